@@ -1,0 +1,1 @@
+"""The embedded MQTT broker (work in progress: the packet codec)."""
