@@ -154,6 +154,7 @@ principal = sa.Table(
     sa.Column("application_kind", sa.String(64), nullable=True),
     sa.Column("password_hash", sa.Text, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcTime(), nullable=False),
 )
 

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("application_kind", sa.String(64), nullable=True),
         sa.Column("password_hash", sa.Text, nullable=True),
         sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("admin", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_at", UtcTime(), nullable=False),
     )
     op.create_table(
