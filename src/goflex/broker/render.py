@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from goflex.broker.acl import ENDPOINT_PUBLISH, ENDPOINT_SUBSCRIBE, Grant, is_valid_filter
+from goflex.broker.acl import ENDPOINT_PUBLISH, ENDPOINT_SUBSCRIBE, Grant, grants_for_application, is_valid_filter
 from goflex.common import ConfigError
 from goflex.pki import CertificateAuthority, CertificateKind, InvalidIdentity, validate_identity
 from goflex.pki.files import PRIVATE_MODE, PUBLIC_MODE, write_atomic
@@ -212,31 +212,29 @@ def parse_conf(text: str) -> dict[str, list[str]]:
 
 
 def load_grants(db_url: str) -> list[Grant]:
-    """Grants of every service and application from the access-rights database at ``db_url``.
+    """Grants of every enabled application from the access-rights database at ``db_url``.
 
-    Integration point: ``goflex.store`` (written in parallel) provides ``RightsRepository.topic_grants()``
-    (docs/dev/interfaces.md). Until that exists this raises, so that ``--db`` never silently renders an ACL
-    without the database's rights.
+    Each effective endpoint permission (``RightsRepository.topic_grants()``) becomes topic grants through
+    :func:`goflex.broker.acl.grants_for_application` (READ reads the data topics, WRITE also writes ``@set``).
+    ``goflex.store`` is imported here, not at module level, so that the broker part stays light without it.
 
     Raises:
-        ConfigError: the store is not wired yet, or its grants cannot be read.
+        ConfigError: the store does not provide the rights repository, or the database cannot be read.
     """
     store = importlib.import_module("goflex.store")
-    repository_class = getattr(store, "RightsRepository", None)
-    open_database = getattr(store, "open_database", None)
-    if repository_class is None or open_database is None:
-        raise ConfigError("db", "the access-rights store is not wired into 'goflex broker render' yet (integrator)")
-    database = open_database(db_url)
+    if not hasattr(store, "RightsRepository") or not hasattr(store, "open_database"):
+        raise ConfigError("db", "the access-rights store is not wired into 'goflex broker render' (goflex.store)")
     try:
-        rows = repository_class(database).topic_grants()
-    finally:
-        database.close()
+        database = store.open_database(db_url)
+        try:
+            rows = store.RightsRepository(database).topic_grants()
+        finally:
+            database.close()
+    except store.StoreError as exc:
+        raise ConfigError("db", f"cannot read the access rights at {db_url}: {exc}") from exc
     grants: list[Grant] = []
     for row in rows:
-        if isinstance(row, Grant):
-            grants.append(row)
-        else:  # the store's own value type with the same four fields
-            grants.append(Grant(str(row.principal), str(row.pattern), read=bool(row.read), write=bool(row.write)))
+        grants += grants_for_application(str(row.principal), str(row.endpoint), int(row.level))
     return grants
 
 

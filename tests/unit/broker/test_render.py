@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import goflex.store
-from goflex.broker.acl import Grant, grants_for_application, ingest_grants
+from goflex.broker.acl import EndpointPermission, Grant, grants_for_application, ingest_grants
 from goflex.broker.render import load_grants, parse_conf, read_rendered, render_mosquitto
 from goflex.cli.main import main
 from goflex.common import ConfigError
@@ -85,11 +85,18 @@ def test_render_refuses_a_port_out_of_range(pki: Path, tmp_path: Path) -> None:
         render_mosquitto(pki, tmp_path / "out", port=70000, grants=[])
 
 
-def test_load_grants_says_when_the_store_is_not_wired() -> None:
-    if hasattr(goflex.store, "RightsRepository"):
-        pytest.skip("the store provides RightsRepository: covered by the store's integration tests")
-    with pytest.raises(ConfigError, match="not wired"):
-        load_grants("sqlite:///nothing.db")
+def test_load_grants_turns_application_rights_into_topic_grants(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rights.db'}"
+    db = goflex.store.open_database(url)
+    db.migrate()
+    goflex.store.ProcessRepository(db).create_endpoint("ep-1", owner=None)
+    rights = goflex.store.RightsRepository(db)
+    rights.create_application("dash", "application")
+    rights.grant("ep-1", "dash", goflex.store.EndpointPermission.WRITE)
+    db.close()
+    assert sorted(load_grants(url), key=str) == sorted(
+        grants_for_application("dash", "ep-1", EndpointPermission.WRITE), key=str
+    )
 
 
 def test_cli_render(pki: Path, tmp_path: Path) -> None:
