@@ -24,6 +24,9 @@ MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
 """Default deepest accepted nesting of maps and arrays (the top-level map is depth 1)."""
 
+CBOR_INT_MIN, CBOR_INT_MAX = -(2**64), 2**64 - 1
+"""Integers CBOR carries without a bignum tag; JSON is held to the same range so both formats agree."""
+
 _JSON_WHITESPACE = b" \t\r\n"
 _CBOR_MAP = 5
 
@@ -119,25 +122,32 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 def _check_tree(value: object, field: str, depth: int, max_depth: int) -> None:
     """Walk a decoded (or to-be-encoded) document and refuse what the wire must not carry."""
-    if isinstance(value, dict):
+    if isinstance(value, dict | list | tuple):
         if depth > max_depth:
             raise RejectedPayload(RejectReason.TOO_DEEP, field, f"nesting deeper than {max_depth}")
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise RejectedPayload(RejectReason.WRONG_SCHEMA, field, f"map key {key!r} is not text")
-            _check_text(key, field)
-            _check_tree(item, f"{field}.{key}", depth + 1, max_depth)
-    elif isinstance(value, list | tuple):
-        if depth > max_depth:
-            raise RejectedPayload(RejectReason.TOO_DEEP, field, f"nesting deeper than {max_depth}")
-        for index, item in enumerate(value):
-            _check_tree(item, f"{field}[{index}]", depth + 1, max_depth)
-    elif isinstance(value, str):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise RejectedPayload(RejectReason.WRONG_SCHEMA, field, f"map key {key!r} is not text")
+                _check_text(key, field)
+                _check_tree(item, f"{field}.{key}", depth + 1, max_depth)
+        else:
+            for index, item in enumerate(value):
+                _check_tree(item, f"{field}[{index}]", depth + 1, max_depth)
+    else:
+        _check_scalar(value, field)
+
+
+def _check_scalar(value: object, field: str) -> None:
+    if isinstance(value, str):
         _check_text(value, field)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise RejectedPayload(RejectReason.NOT_FINITE, field, f"{value} is not a finite number")
-    elif not (value is None or isinstance(value, int)):  # bool is an int
+    elif isinstance(value, int):  # bool is an int
+        if not CBOR_INT_MIN <= value <= CBOR_INT_MAX:
+            raise RejectedPayload(RejectReason.WRONG_TYPE, field, "integer beyond 64 bits")
+    elif value is not None:
         raise RejectedPayload(RejectReason.WRONG_SCHEMA, field, f"unsupported value of type {type(value).__name__}")
 
 

@@ -100,7 +100,7 @@ def attribute_from_doc(raw: object, *, declared: Attribute | None, field: str, i
         RejectedPayload: WRONG_SCHEMA, UNKNOWN_KEY, CONSTRAINT, WRONG_TYPE, NOT_FINITE, NO_TIMESTAMP.
     """
     doc = require_map(raw, field)
-    if not in_model and doc.keys() == SHORT_COMMAND_KEYS:
+    if not in_model and "value" in doc and doc.keys() <= SHORT_COMMAND_KEYS:
         if declared is None:
             raise RejectedPayload(
                 RejectReason.WRONG_SCHEMA, field, "short form {timestamp, value} needs the declared attribute"
@@ -108,10 +108,9 @@ def attribute_from_doc(raw: object, *, declared: Attribute | None, field: str, i
         constraint, type_ = declared.constraint, declared.type
         value = _short_form_value(declared, doc["value"])
     else:
-        if in_model:
-            require_keys(doc, field, required={"constraint", "type"}, optional={"timestamp", "value"})
-        else:
-            require_keys(doc, field, required=ATTRIBUTE_KEYS)
+        # A missing timestamp is reported as NO_TIMESTAMP below, not as a schema error (cloudio.md: -1/null/none).
+        required = {"constraint", "type"} if in_model else {"constraint", "type", "value"}
+        require_keys(doc, field, required=required, optional=ATTRIBUTE_KEYS - required)
         constraint = Constraint(_enum_value(Constraint, doc["constraint"], f"{field}.constraint"))
         type_ = AttributeType(_enum_value(AttributeType, doc["type"], f"{field}.type"))
         value = doc.get("value")

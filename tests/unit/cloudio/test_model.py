@@ -63,7 +63,9 @@ def test_wire_values_are_checked_strictly(type_: AttributeType, value: object, r
 
 def test_python_constructor_stores_numbers_as_floats_and_is_frozen() -> None:
     a = Attribute(C.MEASURE, T.NUMBER, 1_600_000_000, 5)
-    assert a.value == 5.0 and isinstance(a.value, float) and isinstance(a.timestamp, float)
+    assert a.value == 5.0
+    assert isinstance(a.value, float)
+    assert isinstance(a.timestamp, float)
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.value = 6.0  # type: ignore[misc]
     with pytest.raises(RejectedPayload):
@@ -77,7 +79,8 @@ def test_model_lookup_replace_and_nodes(house: EndpointModel) -> None:
     changed = house.update_value(RELAY, False, timestamp=1.6e9)
     assert changed.attribute(RELAY) == Attribute(C.PARAMETER, T.BOOLEAN, 1.6e9, False)
     assert house.attribute(RELAY).value is True  # the original is untouched
-    assert changed != house and hash(house) == hash(dataclasses.replace(house))
+    assert changed != house
+    assert hash(house) == hash(dataclasses.replace(house))
     missing = AttributePath("goflex-dc-004", "gateway", ("relay9Control",), "parameter")
     assert house.find(missing) is None
     with pytest.raises(RejectedPayload) as caught:
@@ -89,7 +92,8 @@ def test_model_lookup_replace_and_nodes(house: EndpointModel) -> None:
     assert "powerMeter-1" not in smaller.nodes
     assert smaller.with_node("powerMeter-1", house.nodes["powerMeter-1"]) == house
     paths = [str(p) for p, _ in house.iter_attributes()]
-    assert "goflex-dc-004/powerMeter-1/wattsTotal/datapoint" in paths and len(paths) == 9
+    assert "goflex-dc-004/powerMeter-1/wattsTotal/datapoint" in paths
+    assert len(paths) == 9
 
 
 def test_attribute_path_forms() -> None:

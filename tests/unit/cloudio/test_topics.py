@@ -15,7 +15,8 @@ def test_pilot_long_and_short_topics() -> None:
     assert parse_topic(long) == parse_topic(short) == Topic.update(WATTS)
     assert parse_topic(long).path == WATTS
     relay = parse_topic("@set/goflex-dc-004/nodes/gateway/objects/relay1Control/attributes/parameter")
-    assert relay.action is Action.SET and relay.objects == ("relay1Control",)
+    assert relay.action is Action.SET
+    assert relay.objects == ("relay1Control",)
 
 
 def test_endpoint_and_node_topics() -> None:
