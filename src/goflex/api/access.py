@@ -37,7 +37,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from goflex.api.errors import ApiError, ErrorCode, RouteWithoutRule, not_found
-from goflex.store.permissions import EndpointPermission
+from goflex.store import EndpointPermission
 
 RULE_ATTRIBUTE: Final = "__goflex_access_rule__"
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -132,8 +132,11 @@ class AccessBackend(Protocol):
     def effective_permission(self, identity: Identity, endpoint: str) -> EndpointPermission:
         """The user's effective permission on ``endpoint`` (``DENY`` if none applies or it does not exist)."""
 
+    def forget(self, name: str) -> None:
+        """Drop anything remembered about user ``name`` (its password or existence changed)."""
 
-def _backend(request: Request) -> AccessBackend:
+
+def backend(request: Request) -> AccessBackend:
     backend: AccessBackend = request.app.state.access_backend
     return backend
 
@@ -155,7 +158,7 @@ def _authenticate(request: Request, credentials: HTTPBasicCredentials | None) ->
     if credentials is None:
         raise _unauthenticated()
     # The password lives only in this frame: never logged, never stored on the request (S10).
-    identity = _backend(request).authenticate(credentials.username, credentials.password)
+    identity = backend(request).authenticate(credentials.username, credentials.password)
     if identity is None:
         raise _unauthenticated()
     return identity
@@ -187,7 +190,7 @@ def check(rule: AccessRule, request: Request, credentials: HTTPBasicCredentials 
     required = rule.permission if rule.permission is not None else EndpointPermission.OWN
     if identity.admin:
         return Caller(identity, endpoint, EndpointPermission.OWN)
-    have = _backend(request).effective_permission(identity, endpoint)
+    have = backend(request).effective_permission(identity, endpoint)
     if have < EndpointPermission.BROWSE:
         raise not_found("endpoint", endpoint)
     if have < required:

@@ -37,6 +37,9 @@ class FakeBackend:
     def effective_permission(self, identity: Identity, endpoint: str) -> P:
         return GRANTS.get((identity.name, endpoint), P.DENY)
 
+    def forget(self, name: str) -> None:
+        pass
+
 
 def build(extra: APIRouter | None = None) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
