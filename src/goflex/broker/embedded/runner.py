@@ -19,6 +19,7 @@ from goflex.common import ConfigError, GoflexSettings, load_settings, setup_logg
 log = logging.getLogger("goflex.broker.embedded")
 
 DEFAULT_PORT = 8883
+_DECISION_CACHE_SIZE = 200_000
 DEFAULT_SERVER_NAME = "broker"
 """Name of the broker's server certificate in the PKI directory (docs/production.md: ``goflex pki issue broker``)."""
 
@@ -26,12 +27,15 @@ DEFAULT_SERVER_NAME = "broker"
 class AccessPolicyAuthorizer:
     """Adapts :class:`goflex.broker.acl.AccessPolicy` (which takes its own ``Principal``) to :class:`Authorizer`.
 
-    A principal whose kind is not a known :class:`PrincipalKind` gets nothing (deny by default).
+    A principal whose kind is not a known :class:`PrincipalKind` gets nothing (deny by default). Publish and
+    receive decisions are cached (at most :data:`_DECISION_CACHE_SIZE`), so the policy must not change while
+    the broker runs; build a new broker (or authorizer) when rights change.
     """
 
     def __init__(self, policy: AccessPolicy) -> None:
         self._policy = policy
         self._principals: dict[tuple[str, str], AclPrincipal | None] = {}
+        self._decisions: dict[tuple[str, str, str, str], bool] = {}
 
     def _principal(self, principal: PrincipalLike) -> AclPrincipal | None:
         key = (principal.name, principal.kind)
@@ -42,17 +46,29 @@ class AccessPolicyAuthorizer:
                 self._principals[key] = None
         return self._principals[key]
 
+    def _decide(self, action: str, principal: PrincipalLike, topic: str) -> bool:
+        # The policy is fixed for the broker's lifetime, so decisions are cached: topics repeat (every reading of
+        # an attribute goes to the same topic) and the policy's pattern walk is the costliest step per message.
+        key = (action, principal.name, principal.kind, topic)
+        decision = self._decisions.get(key)
+        if decision is None:
+            acl_principal = self._principal(principal)
+            check = getattr(self._policy, action)
+            decision = acl_principal is not None and bool(check(acl_principal, topic))
+            if len(self._decisions) >= _DECISION_CACHE_SIZE:
+                self._decisions.clear()
+            self._decisions[key] = decision
+        return decision
+
     def may_publish(self, principal: PrincipalLike, topic: str) -> bool:
-        acl_principal = self._principal(principal)
-        return acl_principal is not None and self._policy.may_publish(acl_principal, topic)
+        return self._decide("may_publish", principal, topic)
 
     def may_subscribe(self, principal: PrincipalLike, topic_filter: str) -> bool:
         acl_principal = self._principal(principal)
         return acl_principal is not None and self._policy.may_subscribe(acl_principal, topic_filter)
 
     def may_receive(self, principal: PrincipalLike, topic: str) -> bool:
-        acl_principal = self._principal(principal)
-        return acl_principal is not None and self._policy.may_receive(acl_principal, topic)
+        return self._decide("may_receive", principal, topic)
 
 
 def platform_authorizer(db_url: str | None = None) -> Authorizer:
