@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from goflex.common.clock import Clock, RealClock
 from goflex.store.database import Database
-from goflex.store.history_pg import PartitionManager, copy_history_rows
+from goflex.store.history_pg import PartitionManager, claim_messages, copy_history_rows
 from goflex.store.resample import SQL_FUNCTIONS, Point, Resample, ResampleFunction, bucket_start, resample
 from goflex.store.schema import attribute, history, ingest_ledger
 from goflex.store.sql import dialect_insert
@@ -124,6 +124,8 @@ class HistoryRepository:
     def _claim(self, conn: sa.Connection, messages: list[tuple[str, int]]) -> set[tuple[str, int]]:
         # Sorted keys: two writers of overlapping batches lock ledger rows in the same order (no deadlock).
         now = self._clock.now()
+        if self._db.is_postgres:
+            return claim_messages(conn, messages, now)
         insert = dialect_insert(self._db, ingest_ledger).on_conflict_do_nothing(index_elements=["endpoint", "seq"])
         params = [{"endpoint": e, "seq": s, "received_at": now} for e, s in messages]
         result = conn.execute(insert.returning(ingest_ledger.c.endpoint, ingest_ledger.c.seq), params)

@@ -64,6 +64,10 @@ def encode_value(value: Value, value_type: ValueType | None = None) -> tuple[Val
     Raises:
         InvalidValue: a non-finite number, or a value that does not fit the declared type.
     """
+    if type(value) is float and value_type in (None, ValueType.NUMBER):  # fast path: the usual measurement
+        if not math.isfinite(value):
+            raise InvalidValue(f"value {value!r}: numbers must be finite")
+        return ValueType.NUMBER, value, None
     actual = infer_type(value)
     declared = actual if value_type is None else ValueType(value_type)
     if declared is ValueType.NUMBER and actual is ValueType.INTEGER:
