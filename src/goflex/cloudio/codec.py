@@ -75,6 +75,8 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPT
     Raises:
         RejectedPayload: TOO_LARGE, NOT_UTF8, MALFORMED, TOO_DEEP, NOT_FINITE or WRONG_SCHEMA; nothing else.
     """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise RejectedPayload(RejectReason.MALFORMED, "payload", f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) > max_bytes:
         raise RejectedPayload(RejectReason.TOO_LARGE, "payload", f"{len(data)} bytes > {max_bytes}")

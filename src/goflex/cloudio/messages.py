@@ -438,6 +438,8 @@ def _dispatch(  # noqa: PLR0911, PLR0912 (one branch per action reads best)
     if action is Action.ACK:
         return AckMessage(endpoint, decode_ack(payload))
     if action is Action.EXEC:
+        if not isinstance(payload, bytes | bytearray):
+            raise RejectedPayload(RejectReason.MALFORMED, "exec", "payload is not bytes")
         return ExecMessage(endpoint, bytes(payload))
     doc = decode(payload)
     if action is Action.LOGS_LEVEL:

@@ -30,6 +30,7 @@ every short path reads back unambiguously.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,7 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _FORBIDDEN = frozenset("/.#+*")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})  # control, invisible format, surrogate, private use
 RESERVED_NODE_NAME = "nodes"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the pilot's names: accepted without the per-character walk
 
 
 class Constraint(StrEnum):
@@ -120,6 +122,8 @@ def validate_name(name: str, *, what: str = "name") -> str:
     """
     if not isinstance(name, str):
         raise InvalidName(repr(name), "not a string", what=what)
+    if _PLAIN_NAME.fullmatch(name):
+        return name
     if not name:
         raise InvalidName(name, "empty", what=what)
     if len(name) > MAX_NAME_LENGTH:
@@ -194,8 +198,10 @@ class Attribute:
     value: Value | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "constraint", Constraint(self.constraint))
-        object.__setattr__(self, "type", AttributeType(self.type))
+        if not isinstance(self.constraint, Constraint):
+            object.__setattr__(self, "constraint", Constraint(self.constraint))
+        if not isinstance(self.type, AttributeType):
+            object.__setattr__(self, "type", AttributeType(self.type))
         ts = self.timestamp
         if ts is not None:
             if isinstance(ts, bool) or not isinstance(ts, int | float):

@@ -58,11 +58,20 @@ def timestamp_from_doc(raw: object, field: str, *, required: bool) -> float | No
     return float(raw)
 
 
-def _enum_value(kind: type[Constraint] | type[AttributeType], raw: object, field: str) -> str:
-    reason = RejectReason.CONSTRAINT if kind is Constraint else RejectReason.WRONG_TYPE
-    if not isinstance(raw, str) or raw not in {member.value for member in kind}:
-        raise RejectedPayload(reason, field, f"{raw!r} is not a cloud.iO {kind.__name__}")
-    return raw
+_CONSTRAINTS = {member.value: member for member in Constraint}
+_TYPES = {member.value: member for member in AttributeType}
+
+
+def _constraint(raw: object, field: str) -> Constraint:
+    if not isinstance(raw, str) or raw not in _CONSTRAINTS:
+        raise RejectedPayload(RejectReason.CONSTRAINT, field, f"{raw!r} is not a cloud.iO constraint")
+    return _CONSTRAINTS[raw]
+
+
+def _type(raw: object, field: str) -> AttributeType:
+    if not isinstance(raw, str) or raw not in _TYPES:
+        raise RejectedPayload(RejectReason.WRONG_TYPE, field, f"{raw!r} is not a cloud.iO type")
+    return _TYPES[raw]
 
 
 def attribute_to_doc(attr: Attribute, *, in_model: bool = False) -> dict[str, object]:
@@ -111,8 +120,8 @@ def attribute_from_doc(raw: object, *, declared: Attribute | None, field: str, i
         # A missing timestamp is reported as NO_TIMESTAMP below, not as a schema error (cloudio.md: -1/null/none).
         required = {"constraint", "type"} if in_model else {"constraint", "type", "value"}
         require_keys(doc, field, required=required, optional=ATTRIBUTE_KEYS - required)
-        constraint = Constraint(_enum_value(Constraint, doc["constraint"], f"{field}.constraint"))
-        type_ = AttributeType(_enum_value(AttributeType, doc["type"], f"{field}.type"))
+        constraint = _constraint(doc["constraint"], f"{field}.constraint")
+        type_ = _type(doc["type"], f"{field}.type")
         value = doc.get("value")
         if declared is not None and constraint is not declared.constraint:
             raise RejectedPayload(

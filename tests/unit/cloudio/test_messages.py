@@ -207,3 +207,5 @@ def test_logs_and_bad_topics() -> None:
         decode_message("@update/goflex-dc-004", measure())
     with pytest.raises(CloudioError):
         decode_message("@unknown/x", b"")
+    with pytest.raises(RejectedPayload):
+        decode_message(WATTS_TOPIC, "not bytes")  # type: ignore[arg-type]

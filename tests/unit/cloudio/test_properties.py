@@ -91,13 +91,13 @@ def same(a: object, b: object) -> bool:
     return a == b
 
 
-@examples(2000)
+@examples(1500)
 @given(topics(), st.sampled_from(list(TopicForm)))
 def test_topics_round_trip_in_both_forms(topic: Topic, form: TopicForm) -> None:
     assert parse_topic(build_topic(topic, form)) == topic
 
 
-@examples(1000)
+@examples(600)
 @given(paths())
 def test_paths_round_trip_in_both_forms(path: AttributePath) -> None:
     assert AttributePath.parse(str(path)) == path
@@ -126,13 +126,13 @@ def test_too_long_names_are_refused(length: int) -> None:
     raise AssertionError("accepted")
 
 
-@examples(400)
+@examples(300)
 @given(documents, FORMATS)
 def test_codec_round_trips_documents_with_their_types(document: dict[str, object], fmt: Format) -> None:
     assert same(decode(encode(document, fmt)), document)
 
 
-@examples(2000)
+@examples(1500)
 @given(message_attributes, FORMATS)
 def test_attributes_round_trip(attribute: Attribute, fmt: Format) -> None:
     assert decode_attribute(encode_attribute(attribute, fmt)) == attribute
@@ -197,7 +197,7 @@ def test_any_topic_and_bytes_decode_or_raise_a_declared_error(topic: str, payloa
     check_total(topic, payload)
 
 
-@examples(800)
+@examples(600)
 @given(topics(), st.sampled_from(list(TopicForm)), st.binary(max_size=300), st.sampled_from([b"{", b"\xa1", b"\xbf"]))
 def test_valid_topics_with_garbage_payloads(topic: Topic, form: TopicForm, tail: bytes, head: bytes) -> None:
     check_total(build_topic(topic, form), head + tail)
