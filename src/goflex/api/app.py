@@ -93,6 +93,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem(exc.status_code, code, str(exc.detail), **(exc.headers or {}))
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The message of an unexpected error may carry data; only its type is logged with the traceback.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+    return _problem(500, ErrorCode.INTERNAL, "internal error")
+
+
 # ----------------------------------------------------------------------------------------------- system routes
 def _register_system_routes(app: FastAPI) -> None:
     @app.get(
@@ -202,6 +208,7 @@ def create_app(
     app.add_exception_handler(StoreError, _on_store_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
     _register_system_routes(app)
     for router in (routes_data.router, routes_history.router, routes_admin.router):
         # Routes are added one by one, not with include_router: FastAPI includes routers lazily, and a lazily

@@ -95,3 +95,17 @@ async def test_passwords_and_authorization_headers_never_reach_the_log(
     assert "authentication failed for user 'alice'" in text
     for secret in ("not-her-password", PASSWORD["alice"], PASSWORD["root"], "hank-password-1", "Basic "):
         assert secret not in text
+
+
+async def test_an_unexpected_failure_is_a_500_problem_without_its_message(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(name: str) -> None:
+        raise RuntimeError("secret-ish internals")
+
+    monkeypatch.setattr(app.state.services.process, "get_endpoint", explode)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 1), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        response = await client.get(f"/api/v1/data/{EP1}", auth=auth("alice"))
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error", "code": "internal"}
