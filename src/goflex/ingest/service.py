@@ -309,7 +309,7 @@ class IngestService:
                 await self._flush_once()
                 attempt = 0
             except StoreUnavailable as exc:
-                delay = Backoff(base_s=0.2, cap_s=5.0).delay(attempt)
+                delay = Backoff(base_s=0.2, cap_s=2.0).delay(attempt)
                 attempt += 1
                 await asyncio.sleep(delay)
                 log.debug("ingest: retrying the batch after %s", exc)
