@@ -184,6 +184,7 @@ class IngestService:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        self._client = None
         with contextlib.suppress(StoreUnavailable):
             while len(self._batcher):
                 await self._flush_once()
@@ -238,7 +239,11 @@ class IngestService:
                     attempt = 0
                     log.info("ingest subscribed at %s:%d (share group %s)", self._host, self._port, self._share_group)
                     async for message in client.messages:
-                        await self._receive(message)
+                        try:
+                            await self._receive(message)
+                        except Exception:  # the top loop: one bad message must never stop ingest
+                            self.metrics.rejected.labels(reason=RejectReason.MALFORMED.value).inc()
+                            log.exception("ingest: unexpected error on %s; message dropped", message.topic.value)
             except aiomqtt.MqttError as exc:
                 if self._client is not None:
                     release_socket(self._client)  # aiomqtt leaks the socket of a broken TLS stream
@@ -308,11 +313,12 @@ class IngestService:
             try:
                 await self._flush_once()
                 attempt = 0
-            except StoreUnavailable as exc:
+            except Exception as exc:  # the top loop: StoreUnavailable, or a bug; the batch is kept either way
+                if not isinstance(exc, StoreUnavailable):
+                    log.exception("ingest: unexpected error while writing a batch; retrying")
                 delay = Backoff(base_s=0.2, cap_s=2.0).delay(attempt)
                 attempt += 1
                 await asyncio.sleep(delay)
-                log.debug("ingest: retrying the batch after %s", exc)
 
     async def _flush_once(self) -> None:
         batch = self._batcher.take()
@@ -321,13 +327,13 @@ class IngestService:
         started = self._clock.monotonic()
         try:
             committed = await self._commit([p.entry for p in batch])
-        except StoreUnavailable as exc:
-            self._batcher.retry(batch)
+        except Exception as exc:
+            self._batcher.retry(batch)  # nothing was acknowledged; the same batch is written again later
             self.metrics.store_errors.inc()
             self.metrics.db_up.set(0)
             if self._db_problem is None:
                 log.error("ingest: database unavailable, buffering (%d rows): %s", self._batcher.pending_rows, exc)
-            self._db_problem = f"database unavailable: {exc}"
+            self._db_problem = f"database write failed: {exc}"
             raise
         self._batcher.done(batch)
         if self._db_problem is not None:
