@@ -1,0 +1,428 @@
+"""The endpoint SDK against a real Mosquitto 2 with TLS client certificates and identity-based ACLs.
+
+An "ingest" test client (service certificate, may read everything and publish ``@ack``/``@set``) watches what
+the endpoint publishes. The endpoint reaches the broker through a small TCP proxy so a test can cut its link
+(offline buffering) while the watcher stays connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from goflex.cloudio.backoff import Backoff
+from goflex.cloudio.endpoint import Endpoint
+from goflex.cloudio.messages import SEQ_PROPERTY, Ack, decode_attribute, decode_endpoint, encode_ack
+from goflex.cloudio.model import Attribute, AttributePath, EndpointModel, attr, endpoint, node, obj
+from goflex.cloudio.model import AttributeType as T
+from goflex.cloudio.model import Constraint as C  # noqa: N817 - the model's documented short alias
+from goflex.cloudio.transport import TransportSettings, make_client, user_properties
+from goflex.common import RealClock
+from goflex.pki import CertificateAuthority, CertificateKind
+from tests.conftest import mosquitto_binary
+
+pytestmark = [pytest.mark.mosquitto]
+
+WATCHER = "ingest-test"
+ACL = """\
+pattern write @online/%u
+pattern write @offline/%u
+pattern write @update/%u/#
+pattern write @didSet/%u/#
+pattern write @transaction/%u
+pattern read @set/%u/#
+pattern read @ack/%u
+user ingest-test
+topic readwrite #
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Broker:
+    """A Mosquitto with TLS, required client certificates and the endpoint ACL, on a free port."""
+
+    pki: CertificateAuthority
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def credentials(self, name: str, kind: CertificateKind = CertificateKind.ENDPOINT) -> tuple[Path, Path, Path]:
+        if not self.pki.cert_path(name).exists():
+            self.pki.issue(name, kind)
+        return self.pki.ca_cert_path, self.pki.cert_path(name), self.pki.key_path(name)
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    binary = mosquitto_binary()
+    directory = tmp_path_factory.mktemp("mosquitto")
+    ca = CertificateAuthority.init(directory / "pki")
+    server = ca.issue("broker", CertificateKind.SERVER)
+    (directory / "acl").write_text(ACL)
+    port = free_port()
+    (directory / "mosquitto.conf").write_text(
+        f"""\
+user root
+per_listener_settings false
+allow_anonymous false
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+listener {port} 127.0.0.1
+cafile {ca.ca_cert_path}
+certfile {server.cert_path}
+keyfile {server.key_path}
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+acl_file {directory / "acl"}
+"""
+    )
+    process = subprocess.Popen([binary, "-c", str(directory / "mosquitto.conf")], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        if process.poll() is not None or time.monotonic() > deadline:
+            _, err = process.communicate(timeout=5)
+            pytest.fail(f"mosquitto did not start: {err.decode(errors='replace')}")
+        time.sleep(0.05)
+    yield Broker(ca, port, process)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=10)
+
+
+class Proxy:
+    """A TCP relay that can cut every connection and refuse new ones (the endpoint's flaky link)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream = upstream_port
+        self.up = True
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        self.up = False
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    async def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@dataclass
+class Seen:
+    topic: str
+    payload: bytes
+    seq: int | None
+    retain: bool
+    at: float = field(default_factory=time.monotonic)
+
+
+class Watcher:
+    """An ingest-like client: records what arrives, can publish @set and @ack."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.seen: list[Seen] = []
+        self._arrived = asyncio.Condition()
+
+    async def pump(self) -> None:
+        async for message in self.client.messages:
+            props = user_properties(message)
+            seq = int(props[SEQ_PROPERTY]) if SEQ_PROPERTY in props else None
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            async with self._arrived:
+                self.seen.append(Seen(message.topic.value, payload, seq, bool(message.retain)))
+                self._arrived.notify_all()
+
+    async def wait_for(self, predicate: Callable[[list[Seen]], bool], timeout: float = 10.0) -> list[Seen]:
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: predicate(self.seen))
+        return self.seen
+
+    def of(self, prefix: str) -> list[Seen]:
+        return [m for m in self.seen if m.topic.startswith(prefix)]
+
+
+@pytest.fixture
+async def watcher(broker: Broker) -> AsyncIterator[Watcher]:
+    ca, cert, key = broker.credentials(WATCHER, CertificateKind.SERVICE)
+    settings = TransportSettings.from_files(
+        f"mqtts://127.0.0.1:{broker.port}", ca_file=ca, cert_file=cert, key_file=key
+    )
+    async with make_client(settings, identifier=WATCHER) as client:
+        w = Watcher(client)
+        task = asyncio.create_task(w.pump())
+        yield w
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def house(name: str) -> EndpointModel:
+    return endpoint(
+        name,
+        {
+            "powerMeter-1": node({"wattsTotal": obj(datapoint=attr(C.MEASURE, T.NUMBER))}),
+            "gateway": node(
+                {
+                    "relay1Control": obj(parameter=attr(C.PARAMETER, T.BOOLEAN, False)),
+                    "relay1State": obj(datapoint=attr(C.STATUS, T.BOOLEAN)),
+                }
+            ),
+        },
+    )
+
+
+def make_endpoint(broker: Broker, name: str, tmp_path: Path, *, port: int | None = None, **options: object) -> Endpoint:
+    ca, cert, key = broker.credentials(name)
+    return Endpoint(
+        house(name),
+        broker=f"mqtts://127.0.0.1:{port or broker.port}",
+        ca_file=ca,
+        cert_file=cert,
+        key_file=key,
+        outbox_path=tmp_path / f"{name}.db",
+        clock=RealClock(),
+        backoff=Backoff(0.05, 0.5),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def power(name: str) -> AttributePath:
+    return AttributePath(name, "powerMeter-1", ("wattsTotal",), "datapoint")
+
+
+def relay(name: str) -> AttributePath:
+    return AttributePath(name, "gateway", ("relay1Control",), "parameter")
+
+
+async def test_online_is_retained_and_updates_carry_their_sequence(
+    broker: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "goflex-dc-001"
+    async with make_endpoint(broker, name, tmp_path) as ep:
+        await ep.wait_connected(10)
+        # Subscribing after the fact still gets the model: @online is retained.
+        await watcher.client.subscribe(f"@online/{name}", qos=1)
+        await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+        [online] = await watcher.wait_for(lambda seen: any(m.topic == f"@online/{name}" for m in seen))
+        assert online.retain
+        assert decode_endpoint(name, online.payload) == house(name)
+
+        assert ep.update(power(name), 1234.5, timestamp=1.7e9) == 1
+        assert ep.update(power(name), 1200, timestamp=1.7e9 + 5) == 2
+        await watcher.wait_for(lambda seen: len([m for m in seen if m.topic.startswith("@update/")]) == 2)
+    updates = watcher.of("@update/")
+    # The pilot's long topic form, and the per-endpoint sequence as an MQTT 5 user property.
+    assert [m.topic for m in updates] == [
+        f"@update/{name}/nodes/powerMeter-1/objects/wattsTotal/attributes/datapoint"
+    ] * 2
+    assert [m.seq for m in updates] == [1, 2]
+    values = [decode_attribute(m.payload) for m in updates]
+    assert [(a.value, a.timestamp, a.constraint) for a in values] == [
+        (1234.5, 1.7e9, C.MEASURE),
+        (1200.0, 1.7e9 + 5, C.MEASURE),
+    ]
+
+
+async def set_command(watcher: Watcher, path: AttributePath, value: object, timestamp: float) -> None:
+    attribute = f'{{"constraint":"Parameter","type":"Boolean","timestamp":{timestamp},"value":{value}}}'
+    await watcher.client.publish(f"@set/{path.long()}", attribute.encode(), qos=1)
+
+
+async def test_set_reaches_the_handler_and_is_confirmed_with_did_set(
+    broker: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "goflex-dc-002"
+    calls: list[tuple[AttributePath, Attribute]] = []
+
+    async def on_set(path: AttributePath, attribute: Attribute) -> None:
+        calls.append((path, attribute))
+
+    await watcher.client.subscribe(f"@didSet/{name}/#", qos=1)
+    async with make_endpoint(broker, name, tmp_path, on_set=on_set) as ep:
+        await ep.wait_connected(10)
+        now = time.time()
+        await set_command(watcher, relay(name), "true", now)
+        await watcher.wait_for(lambda seen: any(m.topic.startswith("@didSet/") for m in seen))
+        assert calls == [(relay(name), Attribute(C.PARAMETER, T.BOOLEAN, now, True))]
+        assert ep.model.attribute(relay(name)).value is True
+
+        # Stale: same and older timestamps are ignored (cloudio.md), the handler is not called again.
+        await set_command(watcher, relay(name), "false", now)
+        await set_command(watcher, relay(name), "false", now - 10)
+        # Wrong type and wrong constraint are rejected and counted; the endpoint keeps serving.
+        await set_command(watcher, relay(name), '"on"', now + 1)
+        await watcher.client.publish(
+            f"@set/{power(name).long()}",
+            b'{"constraint":"Measure","type":"Number","timestamp":%f,"value":1.0}' % (now + 1),
+            qos=1,
+        )
+        # The seed's short command form {"timestamp", "value": 0/1} still works afterwards.
+        await watcher.client.publish(f"@set/{relay(name).long()}", b'{"timestamp":%f,"value":0}' % (now + 2), qos=1)
+        await watcher.wait_for(lambda seen: len([m for m in seen if m.topic.startswith("@didSet/")]) == 2)
+        stats = ep.stats()
+    assert (stats.stale_sets, stats.rejected_sets, stats.handler_errors) == (2, 2, 0)
+    assert [a.value for _, a in calls] == [True, False]
+    did_sets = watcher.of("@didSet/")
+    assert [decode_attribute(m.payload).value for m in did_sets] == [True, False]
+    assert all(m.seq is not None for m in did_sets)  # @didSet is data: it goes through the outbox too
+
+
+async def test_a_failing_handler_is_counted_and_does_not_stop_the_endpoint(
+    broker: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "goflex-dc-003"
+
+    def on_set(path: AttributePath, attribute: Attribute) -> None:
+        raise RuntimeError("relay driver failed")
+
+    await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+    async with make_endpoint(broker, name, tmp_path, on_set=on_set) as ep:
+        await ep.wait_connected(10)
+        await set_command(watcher, relay(name), "true", time.time())
+        async with asyncio.timeout(10):
+            while ep.stats().handler_errors == 0:
+                await asyncio.sleep(0.02)
+        ep.update(power(name), 5.0)
+        await watcher.wait_for(lambda seen: any(m.topic.startswith("@update/") for m in seen))
+        assert ep.stats().connected
+
+
+async def test_offline_updates_are_buffered_and_drained_oldest_first_while_live_data_flows(
+    broker: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "goflex-dc-004"
+    await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+    proxy = Proxy(broker.port)
+    await proxy.start()
+    rate, backlog = 20.0, 60
+    try:
+        async with make_endpoint(broker, name, tmp_path, port=proxy.port, backfill_rate_per_s=rate) as ep:
+            await ep.wait_connected(10)
+            ep.update(power(name), 0.0)
+            await watcher.wait_for(lambda seen: len(seen) == 1)
+
+            proxy.cut()
+            async with asyncio.timeout(10):
+                while ep.connected:
+                    await asyncio.sleep(0.01)
+            for i in range(backlog):
+                ep.update(power(name), float(i + 1))
+            assert ep.stats().backlog == backlog + 1
+            assert not ep.stats().connected
+
+            proxy.up = True
+            await ep.wait_connected(10)
+            reconnected = time.monotonic()
+            await asyncio.sleep(0.5)
+            live_seq = ep.update(power(name), -1.0)
+            await watcher.wait_for(lambda seen: len({m.seq for m in seen}) == backlog + 2, timeout=12)
+            stats = ep.stats()
+    finally:
+        await proxy.close()
+    by_seq = {m.seq: m for m in watcher.seen}
+    drained = [m.seq for m in watcher.seen if m.seq is not None and 2 <= m.seq <= backlog + 1]
+    assert drained == list(range(2, backlog + 2)), "the backlog must drain oldest-first"
+    # Live data is not stuck behind the backlog: it arrives while older entries are still draining ...
+    assert by_seq[live_seq].at < by_seq[backlog + 1].at
+    assert by_seq[live_seq].at - reconnected < 2.0
+    # ... and the backlog is paced at the capped rate (one burst of `rate` messages, then `rate` per second).
+    assert by_seq[backlog + 1].at - reconnected >= 0.8 * (backlog - rate) / rate
+    assert stats.reconnects == 1
+    assert stats.backlog == backlog + 2  # nothing was acknowledged: everything stays in the outbox
+
+
+async def test_acks_shrink_the_outbox_and_resend_requests_are_honoured(
+    broker: Broker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "goflex-dc-005"
+    await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+    async with make_endpoint(broker, name, tmp_path, resend_after_s=1.0) as ep:
+        await ep.wait_connected(10)
+        seqs = [ep.update(power(name), float(i)) for i in range(10)]
+        await watcher.wait_for(lambda seen: len(seen) == 10)
+        assert ep.outbox.pending_count == 10
+
+        # Ingest stored 1..8 and noticed 3 missing: ack what it has, ask for 3 again.
+        ack = Ack.from_sequences([s for s in seqs[:8] if s != 3], resend=[3])
+        await watcher.client.publish(f"@ack/{name}", encode_ack(ack), qos=1)
+        await watcher.wait_for(lambda seen: [m.seq for m in seen].count(3) == 2, timeout=5)
+        assert ep.outbox.pending_count == 3  # 3, 9, 10
+
+        # 9 and 10 stay unconfirmed past resend_after_s: they are sent again without being asked.
+        await watcher.wait_for(lambda seen: [m.seq for m in seen].count(10) >= 2, timeout=5)
+        await watcher.client.publish(f"@ack/{name}", encode_ack(Ack.from_sequences([3, 9, 10])), qos=1)
+        async with asyncio.timeout(5):
+            while ep.outbox.pending_count:
+                await asyncio.sleep(0.02)
+        stats = ep.stats()
+    assert stats.acked == 10
+    assert stats.resent >= 3
+    assert stats.backlog == 0
+    # Sequence numbers survive a restart of the endpoint even with an empty outbox.
+    async with make_endpoint(broker, name, tmp_path) as again:
+        assert again.update(power(name), 1.0) == 11
+
+
+async def test_failed_connection_attempts_leak_no_file_descriptors(broker: Broker, tmp_path: Path) -> None:
+    # A link that accepts TCP and drops it at once (a broker restarting, a captive firewall): the gateway retries
+    # for hours, so each failed TLS handshake must give its descriptor back at once (R5).
+    proxy = Proxy(broker.port)
+    await proxy.start()
+    proxy.up = False
+    ca, cert, key = broker.credentials("goflex-dc-006")
+    settings = TransportSettings.from_files(f"mqtts://127.0.0.1:{proxy.port}", ca_file=ca, cert_file=cert, key_file=key)
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(20):
+            with pytest.raises(aiomqtt.MqttError):
+                async with make_client(settings, identifier="goflex-dc-006"):
+                    pass
+        assert len(os.listdir("/proc/self/fd")) <= before + 2
+    finally:
+        await proxy.close()
