@@ -1,7 +1,8 @@
-"""The endpoint SDK against a real Mosquitto 2 with TLS client certificates and identity-based ACLs.
+"""The endpoint SDK against a real Mosquitto 2 with the rendered production configuration (TLS client
+certificates, identity as user name and client id, ACL from the grants).
 
-An "ingest" test client (service certificate, may read everything and publish ``@ack``/``@set``) watches what
-the endpoint publishes. The endpoint reaches the broker through a small TCP proxy so a test can cut its link
+The ``ingest`` identity watches what the endpoint publishes and sends ``@ack``; the ``api`` identity sends
+``@set``. The endpoint reaches the broker through a small TCP proxy so a test can cut its link
 (offline buffering) while the watcher stays connected.
 """
 
@@ -10,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import socket
-import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,84 +27,26 @@ from goflex.cloudio.model import AttributeType as T
 from goflex.cloudio.model import Constraint as C  # noqa: N817 - the model's documented short alias
 from goflex.cloudio.transport import TransportSettings, make_client, user_properties
 from goflex.common import RealClock
-from goflex.pki import CertificateAuthority, CertificateKind
-from tests.conftest import mosquitto_binary
+from goflex.pki import CertificateKind
+from tests.integration.mosquitto import MosquittoBroker
 
 pytestmark = [pytest.mark.mosquitto]
 
-WATCHER = "ingest-test"
-ACL = """\
-pattern write @online/%u
-pattern write @offline/%u
-pattern write @update/%u/#
-pattern write @didSet/%u/#
-pattern write @transaction/%u
-pattern read @set/%u/#
-pattern read @ack/%u
-user ingest-test
-topic readwrite #
-"""
+WATCHER = "ingest"  # pre-issued by the session fixture: reads what endpoints publish, writes @ack/+
+COMMANDER = "api"  # pre-issued: writes @set/+/#
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def credentials(broker: MosquittoBroker, name: str) -> tuple[Path, Path, Path]:
+    """CA, certificate and key of ``name`` (an endpoint certificate is issued on first use)."""
+    if not broker.ca.cert_path(name).exists():
+        broker.issue(name, CertificateKind.ENDPOINT)
+    return broker.ca.ca_cert_path, broker.ca.cert_path(name), broker.ca.key_path(name)
 
 
-@dataclass
-class Broker:
-    """A Mosquitto with TLS, required client certificates and the endpoint ACL, on a free port."""
-
-    pki: CertificateAuthority
-    port: int
-    process: subprocess.Popen[bytes]
-
-    def credentials(self, name: str, kind: CertificateKind = CertificateKind.ENDPOINT) -> tuple[Path, Path, Path]:
-        if not self.pki.cert_path(name).exists():
-            self.pki.issue(name, kind)
-        return self.pki.ca_cert_path, self.pki.cert_path(name), self.pki.key_path(name)
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    binary = mosquitto_binary()
-    directory = tmp_path_factory.mktemp("mosquitto")
-    ca = CertificateAuthority.init(directory / "pki")
-    server = ca.issue("broker", CertificateKind.SERVER)
-    (directory / "acl").write_text(ACL)
-    port = free_port()
-    (directory / "mosquitto.conf").write_text(
-        f"""\
-user root
-per_listener_settings false
-allow_anonymous false
-persistence false
-log_dest stderr
-log_type error
-log_type warning
-listener {port} 127.0.0.1
-cafile {ca.ca_cert_path}
-certfile {server.cert_path}
-keyfile {server.key_path}
-require_certificate true
-use_identity_as_username true
-use_username_as_clientid true
-acl_file {directory / "acl"}
-"""
-    )
-    process = subprocess.Popen([binary, "-c", str(directory / "mosquitto.conf")], stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            break
-        if process.poll() is not None or time.monotonic() > deadline:
-            _, err = process.communicate(timeout=5)
-            pytest.fail(f"mosquitto did not start: {err.decode(errors='replace')}")
-        time.sleep(0.05)
-    yield Broker(ca, port, process)
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=10)
+def client_for(broker: MosquittoBroker, name: str, port: int | None = None) -> aiomqtt.Client:
+    ca, cert, key = credentials(broker, name)
+    url = f"mqtts://{broker.host}:{port or broker.port}"
+    return make_client(TransportSettings.from_files(url, ca_file=ca, cert_file=cert, key_file=key), identifier=name)
 
 
 class Proxy:
@@ -162,10 +102,11 @@ class Seen:
 
 
 class Watcher:
-    """An ingest-like client: records what arrives, can publish @set and @ack."""
+    """An ingest-like client that records what arrives and publishes @ack; ``commander`` publishes @set."""
 
-    def __init__(self, client: aiomqtt.Client) -> None:
+    def __init__(self, client: aiomqtt.Client, commander: aiomqtt.Client) -> None:
         self.client = client
+        self.commander = commander
         self.seen: list[Seen] = []
         self._arrived = asyncio.Condition()
 
@@ -188,13 +129,9 @@ class Watcher:
 
 
 @pytest.fixture
-async def watcher(broker: Broker) -> AsyncIterator[Watcher]:
-    ca, cert, key = broker.credentials(WATCHER, CertificateKind.SERVICE)
-    settings = TransportSettings.from_files(
-        f"mqtts://127.0.0.1:{broker.port}", ca_file=ca, cert_file=cert, key_file=key
-    )
-    async with make_client(settings, identifier=WATCHER) as client:
-        w = Watcher(client)
+async def watcher(mosquitto: MosquittoBroker) -> AsyncIterator[Watcher]:
+    async with client_for(mosquitto, WATCHER) as client, client_for(mosquitto, COMMANDER) as commander:
+        w = Watcher(client, commander)
         task = asyncio.create_task(w.pump())
         yield w
         task.cancel()
@@ -217,11 +154,13 @@ def house(name: str) -> EndpointModel:
     )
 
 
-def make_endpoint(broker: Broker, name: str, tmp_path: Path, *, port: int | None = None, **options: object) -> Endpoint:
-    ca, cert, key = broker.credentials(name)
+def make_endpoint(
+    broker: MosquittoBroker, name: str, tmp_path: Path, *, port: int | None = None, **options: object
+) -> Endpoint:
+    ca, cert, key = credentials(broker, name)
     return Endpoint(
         house(name),
-        broker=f"mqtts://127.0.0.1:{port or broker.port}",
+        broker=f"mqtts://{broker.host}:{port or broker.port}",
         ca_file=ca,
         cert_file=cert,
         key_file=key,
@@ -241,10 +180,10 @@ def relay(name: str) -> AttributePath:
 
 
 async def test_online_is_retained_and_updates_carry_their_sequence(
-    broker: Broker, watcher: Watcher, tmp_path: Path
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    name = "goflex-dc-001"
-    async with make_endpoint(broker, name, tmp_path) as ep:
+    name = "sdk-dc-001"
+    async with make_endpoint(mosquitto, name, tmp_path) as ep:
         await ep.wait_connected(10)
         # Subscribing after the fact still gets the model: @online is retained.
         await watcher.client.subscribe(f"@online/{name}", qos=1)
@@ -271,20 +210,20 @@ async def test_online_is_retained_and_updates_carry_their_sequence(
 
 async def set_command(watcher: Watcher, path: AttributePath, value: object, timestamp: float) -> None:
     attribute = f'{{"constraint":"Parameter","type":"Boolean","timestamp":{timestamp},"value":{value}}}'
-    await watcher.client.publish(f"@set/{path.long()}", attribute.encode(), qos=1)
+    await watcher.commander.publish(f"@set/{path.long()}", attribute.encode(), qos=1)
 
 
 async def test_set_reaches_the_handler_and_is_confirmed_with_did_set(
-    broker: Broker, watcher: Watcher, tmp_path: Path
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    name = "goflex-dc-002"
+    name = "sdk-dc-002"
     calls: list[tuple[AttributePath, Attribute]] = []
 
     async def on_set(path: AttributePath, attribute: Attribute) -> None:
         calls.append((path, attribute))
 
     await watcher.client.subscribe(f"@didSet/{name}/#", qos=1)
-    async with make_endpoint(broker, name, tmp_path, on_set=on_set) as ep:
+    async with make_endpoint(mosquitto, name, tmp_path, on_set=on_set) as ep:
         await ep.wait_connected(10)
         now = time.time()
         await set_command(watcher, relay(name), "true", now)
@@ -297,13 +236,13 @@ async def test_set_reaches_the_handler_and_is_confirmed_with_did_set(
         await set_command(watcher, relay(name), "false", now - 10)
         # Wrong type and wrong constraint are rejected and counted; the endpoint keeps serving.
         await set_command(watcher, relay(name), '"on"', now + 1)
-        await watcher.client.publish(
+        await watcher.commander.publish(
             f"@set/{power(name).long()}",
             b'{"constraint":"Measure","type":"Number","timestamp":%f,"value":1.0}' % (now + 1),
             qos=1,
         )
         # The seed's short command form {"timestamp", "value": 0/1} still works afterwards.
-        await watcher.client.publish(f"@set/{relay(name).long()}", b'{"timestamp":%f,"value":0}' % (now + 2), qos=1)
+        await watcher.commander.publish(f"@set/{relay(name).long()}", b'{"timestamp":%f,"value":0}' % (now + 2), qos=1)
         await watcher.wait_for(lambda seen: len([m for m in seen if m.topic.startswith("@didSet/")]) == 2)
         stats = ep.stats()
     assert (stats.stale_sets, stats.rejected_sets, stats.handler_errors) == (2, 2, 0)
@@ -314,15 +253,15 @@ async def test_set_reaches_the_handler_and_is_confirmed_with_did_set(
 
 
 async def test_a_failing_handler_is_counted_and_does_not_stop_the_endpoint(
-    broker: Broker, watcher: Watcher, tmp_path: Path
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    name = "goflex-dc-003"
+    name = "sdk-dc-003"
 
     def on_set(path: AttributePath, attribute: Attribute) -> None:
         raise RuntimeError("relay driver failed")
 
     await watcher.client.subscribe(f"@update/{name}/#", qos=1)
-    async with make_endpoint(broker, name, tmp_path, on_set=on_set) as ep:
+    async with make_endpoint(mosquitto, name, tmp_path, on_set=on_set) as ep:
         await ep.wait_connected(10)
         await set_command(watcher, relay(name), "true", time.time())
         async with asyncio.timeout(10):
@@ -334,15 +273,15 @@ async def test_a_failing_handler_is_counted_and_does_not_stop_the_endpoint(
 
 
 async def test_offline_updates_are_buffered_and_drained_oldest_first_while_live_data_flows(
-    broker: Broker, watcher: Watcher, tmp_path: Path
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    name = "goflex-dc-004"
+    name = "sdk-dc-004"
     await watcher.client.subscribe(f"@update/{name}/#", qos=1)
-    proxy = Proxy(broker.port)
+    proxy = Proxy(mosquitto.port)
     await proxy.start()
     rate, backlog = 20.0, 60
     try:
-        async with make_endpoint(broker, name, tmp_path, port=proxy.port, backfill_rate_per_s=rate) as ep:
+        async with make_endpoint(mosquitto, name, tmp_path, port=proxy.port, backfill_rate_per_s=rate) as ep:
             await ep.wait_connected(10)
             ep.update(power(name), 0.0)
             await watcher.wait_for(lambda seen: len(seen) == 1)
@@ -378,11 +317,11 @@ async def test_offline_updates_are_buffered_and_drained_oldest_first_while_live_
 
 
 async def test_acks_shrink_the_outbox_and_resend_requests_are_honoured(
-    broker: Broker, watcher: Watcher, tmp_path: Path
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
 ) -> None:
-    name = "goflex-dc-005"
+    name = "sdk-dc-005"
     await watcher.client.subscribe(f"@update/{name}/#", qos=1)
-    async with make_endpoint(broker, name, tmp_path, resend_after_s=1.0) as ep:
+    async with make_endpoint(mosquitto, name, tmp_path, resend_after_s=1.0) as ep:
         await ep.wait_connected(10)
         seqs = [ep.update(power(name), float(i)) for i in range(10)]
         await watcher.wait_for(lambda seen: len(seen) == 10)
@@ -405,23 +344,21 @@ async def test_acks_shrink_the_outbox_and_resend_requests_are_honoured(
     assert stats.resent >= 3
     assert stats.backlog == 0
     # Sequence numbers survive a restart of the endpoint even with an empty outbox.
-    async with make_endpoint(broker, name, tmp_path) as again:
+    async with make_endpoint(mosquitto, name, tmp_path) as again:
         assert again.update(power(name), 1.0) == 11
 
 
-async def test_failed_connection_attempts_leak_no_file_descriptors(broker: Broker, tmp_path: Path) -> None:
+async def test_failed_connection_attempts_leak_no_file_descriptors(mosquitto: MosquittoBroker) -> None:
     # A link that accepts TCP and drops it at once (a broker restarting, a captive firewall): the gateway retries
     # for hours, so each failed TLS handshake must give its descriptor back at once (R5).
-    proxy = Proxy(broker.port)
+    proxy = Proxy(mosquitto.port)
     await proxy.start()
     proxy.up = False
-    ca, cert, key = broker.credentials("goflex-dc-006")
-    settings = TransportSettings.from_files(f"mqtts://127.0.0.1:{proxy.port}", ca_file=ca, cert_file=cert, key_file=key)
     try:
         before = len(os.listdir("/proc/self/fd"))
         for _ in range(20):
             with pytest.raises(aiomqtt.MqttError):
-                async with make_client(settings, identifier="goflex-dc-006"):
+                async with client_for(mosquitto, "sdk-dc-006", port=proxy.port):
                     pass
         assert len(os.listdir("/proc/self/fd")) <= before + 2
     finally:
