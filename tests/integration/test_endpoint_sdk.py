@@ -19,9 +19,19 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from goflex.cloudio.application import Application, ModelUnavailable
 from goflex.cloudio.backoff import Backoff
 from goflex.cloudio.endpoint import Endpoint
-from goflex.cloudio.messages import SEQ_PROPERTY, Ack, decode_attribute, decode_endpoint, encode_ack
+from goflex.cloudio.errors import RejectedPayload, RejectReason
+from goflex.cloudio.messages import (
+    SEQ_PROPERTY,
+    Ack,
+    TransactionMessage,
+    UpdateMessage,
+    decode_attribute,
+    decode_endpoint,
+    encode_ack,
+)
 from goflex.cloudio.model import Attribute, AttributePath, EndpointModel, attr, endpoint, node, obj
 from goflex.cloudio.model import AttributeType as T
 from goflex.cloudio.model import Constraint as C  # noqa: N817 - the model's documented short alias
@@ -363,3 +373,57 @@ async def test_failed_connection_attempts_leak_no_file_descriptors(mosquitto: Mo
         assert len(os.listdir("/proc/self/fd")) <= before + 2
     finally:
         await proxy.close()
+
+
+def make_application(broker: MosquittoBroker, name: str) -> Application:
+    ca, cert, key = credentials(broker, name)
+    return Application(
+        name,
+        broker=f"mqtts://{broker.host}:{broker.port}",
+        ca_file=ca,
+        cert_file=cert,
+        key_file=key,
+        clock=RealClock(),
+        backoff=Backoff(0.05, 0.5),
+    )
+
+
+async def test_application_reads_updates_and_commands_an_endpoint(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    name = "sdk-dc-007"
+    applied: list[tuple[AttributePath, Attribute]] = []
+    state = AttributePath(name, "gateway", ("relay1State",), "datapoint")
+    # "ingest" may read every endpoint's data; "api" may only write @set (the session's production ACL).
+    async with (
+        make_endpoint(mosquitto, name, tmp_path, on_set=lambda p, a: applied.append((p, a))) as ep,
+        make_application(mosquitto, WATCHER) as reader,
+        make_application(mosquitto, COMMANDER) as commander,
+    ):
+        await ep.wait_connected(10)
+        updates = reader.subscribe(f"@update/{name}/#", f"@transaction/{name}")
+        await updates.wait_ready(10)
+        assert await reader.model(name) == house(name)  # from the retained @online
+
+        ep.update(power(name), 42.0, timestamp=1.7e9)
+        ep.transaction([(power(name), 43.0), (state, True)], timestamp=1.7e9 + 1)
+        first, second = await updates.get(5), await updates.get(5)
+        assert isinstance(first, UpdateMessage)
+        assert (first.path, first.attribute.value, first.attribute.timestamp) == (power(name), 42.0, 1.7e9)
+        assert isinstance(second, TransactionMessage)
+        assert [(p, a.value) for p, a in second.items] == [(power(name), 43.0), (state, True)]
+
+        sent = await commander.set(relay(name), True, constraint=C.PARAMETER, type_=T.BOOLEAN)
+        async with asyncio.timeout(5):
+            while not applied:
+                await asyncio.sleep(0.02)
+        assert applied == [(relay(name), sent)]
+        assert ep.model.attribute(relay(name)).value is True
+
+        # With the model known, set() checks before sending: a Measure is not settable, types are strict.
+        with pytest.raises(RejectedPayload) as not_settable:
+            await reader.set(power(name), 1.0)
+        assert not_settable.value.reason is RejectReason.CONSTRAINT
+        with pytest.raises(RejectedPayload) as wrong_type:
+            await reader.set(relay(name), "on")
+        assert wrong_type.value.reason is RejectReason.WRONG_TYPE
+        with pytest.raises(ModelUnavailable):
+            await commander.model("sdk-dc-404", timeout_s=0.3)
