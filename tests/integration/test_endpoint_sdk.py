@@ -21,7 +21,7 @@ import pytest
 
 from goflex.cloudio.application import Application, ModelUnavailable
 from goflex.cloudio.backoff import Backoff
-from goflex.cloudio.endpoint import Endpoint
+from goflex.cloudio.endpoint_client import Endpoint
 from goflex.cloudio.errors import RejectedPayload, RejectReason
 from goflex.cloudio.messages import (
     SEQ_PROPERTY,

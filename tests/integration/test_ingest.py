@@ -18,7 +18,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from goflex.cloudio.endpoint import Endpoint
+from goflex.cloudio.endpoint_client import Endpoint
 from goflex.cloudio.messages import SEQ_PROPERTY, Ack, decode_ack, encode_endpoint
 from goflex.cloudio.model import AttributePath, EndpointModel, attr, endpoint, node, obj
 from goflex.cloudio.model import AttributeType as T

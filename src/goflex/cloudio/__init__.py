@@ -156,13 +156,13 @@ if TYPE_CHECKING:  # static re-exports of the lazily loaded names (see _SDK)
     from goflex.cloudio.backoff import (
         TokenBucket as TokenBucket,
     )
-    from goflex.cloudio.endpoint import (
+    from goflex.cloudio.endpoint_client import (
         Endpoint as Endpoint,
     )
-    from goflex.cloudio.endpoint import (
+    from goflex.cloudio.endpoint_client import (
         EndpointStats as EndpointStats,
     )
-    from goflex.cloudio.endpoint import (
+    from goflex.cloudio.endpoint_client import (
         SetHandler as SetHandler,
     )
     from goflex.cloudio.outbox import (
@@ -194,7 +194,7 @@ _SDK: dict[str, str] = {
     **dict.fromkeys(("ApiClient", "ApiError", "ApiNotFound", "EndpointData", "HistoryPoint"), "api_client"),
     **dict.fromkeys(("Application", "ModelUnavailable", "Subscription"), "application"),
     **dict.fromkeys(("Backoff", "TokenBucket"), "backoff"),
-    **dict.fromkeys(("Endpoint", "EndpointStats", "SetHandler"), "endpoint"),
+    **dict.fromkeys(("Endpoint", "EndpointStats", "SetHandler"), "endpoint_client"),
     **dict.fromkeys(("Outbox", "OutboxEntry", "OutboxError", "OutboxStats"), "outbox"),
     **dict.fromkeys(("BrokerAddress", "ConnectionLost", "TransportError", "TransportSettings"), "transport"),
 }

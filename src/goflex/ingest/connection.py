@@ -12,13 +12,16 @@ from paho.mqtt.properties import Properties
 from goflex.cloudio.messages import SEQ_PROPERTY
 from goflex.common import ConfigError
 
+# Exactly the topics endpoints may publish (goflex.broker.acl.ENDPOINT_PUBLISH with + for the name): a filter such
+# as "@update/#" would also cover the bare topic "@update", which no grant allows, and a strict broker (the
+# embedded one) refuses the whole subscription.
 SHARED_ACTIONS = (
-    "@update/#",
+    "@update/+/#",
     "@transaction/+",
     "@delayed/+",
-    "@didSet/#",
-    "@nodeAdded/#",
-    "@nodeRemoved/#",
+    "@didSet/+/#",
+    "@nodeAdded/+/#",
+    "@nodeRemoved/+/#",
     "@offline/+",
 )
 UNSHARED_ACTIONS = ("@online/+",)
@@ -51,7 +54,7 @@ def make_client(host: str, port: int, *, client_id: str, tls: ssl.SSLContext, se
     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     if session_expiry_s > 0:
         props.SessionExpiryInterval = session_expiry_s
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         host,
         port,
         identifier=client_id,
@@ -63,3 +66,7 @@ def make_client(host: str, port: int, *, client_id: str, tls: ssl.SSLContext, se
         max_inflight_messages=1000,
         timeout=10,
     )
+    # One @ack per endpoint per committed batch: with thousands of gateways, hundreds of acks are in flight at
+    # once by design, and aiomqtt's default warning threshold (10) would flood the log.
+    client.pending_calls_threshold = 100_000
+    return client

@@ -7,6 +7,8 @@ so that several services (or several test instances) in one process do not colli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from goflex.cloudio.errors import RejectReason
@@ -60,3 +62,31 @@ class IngestMetrics:
         """The Prometheus text exposition of this registry."""
         data: bytes = generate_latest(self.registry)
         return data
+
+    def snapshot(self) -> IngestCounts:
+        """The main counters as plain numbers (for summaries such as ``goflex demo``'s)."""
+
+        def total(name: str) -> int:
+            value = 0.0
+            for metric in self.registry.collect():
+                for sample in metric.samples:
+                    if sample.name == f"goflex_ingest_{name}_total":
+                        value += sample.value
+            return int(value)
+
+        return IngestCounts(
+            received=total("messages_received"),
+            stored=total("rows_stored"),
+            duplicates=total("duplicates"),
+            rejected=total("rejected"),
+        )
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    """Totals since the service started."""
+
+    received: int
+    stored: int
+    duplicates: int
+    rejected: int

@@ -232,8 +232,14 @@ class IngestService:
                     self._client = client
                     shared = [(f"$share/{self._share_group}/{t}", SubscribeOptions(qos=1)) for t in SHARED_ACTIONS]
                     plain = [(t, SubscribeOptions(qos=1)) for t in UNSHARED_ACTIONS]
-                    await client.subscribe([*plain, *shared])
-                    self._mqtt_problem = None
+                    granted = await client.subscribe([*plain, *shared])
+                    refused = [f for (f, _), code in zip([*plain, *shared], granted, strict=False) if _refused(code)]
+                    if refused:
+                        # Not retried: the broker's ACL decides, and a silent partial subscription would lose data.
+                        self._mqtt_problem = f"broker refused the subscriptions {refused}"
+                        log.error("ingest: the broker refused %s: check the ingest service's grants", refused)
+                    else:
+                        self._mqtt_problem = None
                     self.metrics.mqtt_up.set(1)
                     self._subscribed.set()
                     attempt = 0
@@ -409,3 +415,9 @@ class IngestService:
                 log.info("ingest: asking %s to re-send %s", name, list(missing)[:10])
                 await self._publish_ack(name, (), missing)
         self.metrics.gaps_open.set(self._ledger.open_gaps())
+
+
+def _refused(code: object) -> bool:
+    """A SUBACK entry that is a failure: MQTT 5 reason >= 0x80 (paho ReasonCode) or the 3.1.1 0x80."""
+    value = getattr(code, "value", code)
+    return isinstance(value, int) and value >= 0x80

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 
 import pytest
 
+from goflex import cloudio
 from goflex.cloudio import (
     Attribute,
     AttributePath,
@@ -108,3 +110,9 @@ def test_attribute_path_forms() -> None:
         with pytest.raises(InvalidName):
             AttributePath.parse(bad)
     assert sorted([RELAY, nested]) == [nested, RELAY]
+
+
+def test_sdk_import_does_not_shadow_the_declaration_dsl() -> None:
+    """Importing the endpoint SDK must leave ``goflex.cloudio.endpoint`` the DSL function, not a module."""
+    importlib.import_module("goflex.cloudio.endpoint_client")
+    assert callable(cloudio.endpoint)

@@ -1,5 +1,8 @@
 """The cloud.iO endpoint SDK: what a gateway runs to publish its data model and obey commands.
 
+(The module is ``endpoint_client``, not ``endpoint``: a submodule of that name would replace the model DSL's
+``goflex.cloudio.endpoint()`` function on the package as soon as it is imported.)
+
 ::
 
     model = endpoint("goflex-dc-004", {...})                      # goflex.cloudio.model declaration DSL

@@ -1,0 +1,258 @@
+"""``goflex demo``: the pilot on embedded defaults, in one process (DESIGN.md 5.2).
+
+What runs: a private CA (created on first use in the demo directory), the embedded MQTT broker with mutual TLS
+and the endpoint ACL, the platform (ingest into SQLite + the HTTP API), and N simulated Direct Control houses,
+each a real cloud.iO endpoint with its own certificate and durable outbox, on a simulated clock running
+``speed`` times faster than real time. A small "operator" blocks one house's water heater through the API for
+an hour every three simulated hours, so the whole command loop (API -> ``@set`` -> gateway -> physics ->
+``@update`` -> history) is visible. A live summary is drawn on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from goflex.broker.embedded import EmbeddedBroker, platform_authorizer, ssl_context_from_pki
+from goflex.cloudio.endpoint_client import Endpoint
+from goflex.cloudio.model import Attribute, AttributePath
+from goflex.common import SimClock
+from goflex.common.logs import RedactingFilter
+from goflex.demo.house import DemoHouse
+from goflex.gateway import HouseDevices, direct_control_model, endpoint_name
+from goflex.pki import CertificateAuthority, CertificateKind
+from goflex.serve import Platform
+
+log = logging.getLogger(__name__)
+BROKER_IDENTITY = "broker"
+OPERATOR_PERIOD_S = 3 * 3600.0  # simulated seconds between two blocking orders
+BLOCK_S = 3600.0  # how long the operator keeps the water heater off [simulated s]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """Options of ``goflex demo``."""
+
+    houses: int = 5
+    speed: float = 10.0
+    hours: float | None = None
+    port: int = 8080
+    web: bool = True
+    directory: Path = Path("goflex-data/demo")
+    seed: int = 1
+
+
+def prepare_pki(directory: Path, names: list[str]) -> Path:
+    """The demo CA with the broker's and every house's certificate (created once, reused afterwards)."""
+    pki = directory / "pki"
+    ca = CertificateAuthority.load(pki) if (pki / "ca.crt").is_file() else CertificateAuthority.init(pki)
+    if not (pki / f"{BROKER_IDENTITY}.crt").is_file():
+        ca.issue(BROKER_IDENTITY, CertificateKind.SERVER)
+    for name in names:
+        if not (pki / f"{name}.crt").is_file():
+            ca.issue(name, CertificateKind.ENDPOINT)
+    return pki
+
+
+class DemoFleet:
+    """The simulated houses and their endpoints."""
+
+    def __init__(self, options: DemoOptions, pki: Path, broker_url: str, clock: SimClock) -> None:
+        self.clock = clock
+        self.houses: list[DemoHouse] = []
+        self.endpoints: list[Endpoint] = []
+        for number in range(1, options.houses + 1):
+            name = endpoint_name(number)
+            house = DemoHouse.create(name, seed=options.seed * 1000 + number)
+            model = direct_control_model(name, HouseDevices(ambient_sensors=0, boiler_sensors=1, power_meters=1))
+            endpoint = Endpoint(
+                model,
+                broker=broker_url,
+                ca_file=pki / "ca.crt",
+                cert_file=pki / f"{name}.crt",
+                key_file=pki / f"{name}.key",
+                outbox_path=options.directory / "outbox" / f"{name}.db",
+                clock=clock,
+                on_set=self._on_set_for(house),
+            )
+            self.houses.append(house)
+            self.endpoints.append(endpoint)
+
+    def _on_set_for(self, house: DemoHouse) -> Callable[[AttributePath, Attribute], Awaitable[None]]:
+        async def on_set(path: AttributePath, attribute: Attribute) -> None:
+            if attribute.value is not None and house.command(path.objects[0], attribute.value):
+                self._endpoint(house.name).transaction(house.gateway_state())
+
+        return on_set
+
+    def _endpoint(self, name: str) -> Endpoint:
+        return next(e for e in self.endpoints if e.name == name)
+
+    async def run(self) -> None:
+        """Connect every house, report the relay states, then publish readings as they fall due."""
+        async with contextlib.AsyncExitStack() as stack:
+            for endpoint in self.endpoints:
+                await stack.enter_async_context(endpoint)
+            for house, endpoint in zip(self.houses, self.endpoints, strict=True):
+                endpoint.transaction(house.gateway_state())
+            while True:
+                now = self.clock.time()
+                for house, endpoint in zip(self.houses, self.endpoints, strict=True):
+                    for group in house.advance(now):
+                        endpoint.transaction(group, timestamp=now)
+                await asyncio.sleep(0.1)
+
+
+async def operator(api_url: str, password: str, house: str, clock: SimClock) -> None:
+    """Block ``house``'s water heater (relay 1) for an hour every three hours, through the HTTP API."""
+    path = f"{house}/gateway/relay1Control/parameter"
+    auth = httpx.BasicAuth("admin", password)
+    async with httpx.AsyncClient(base_url=api_url, auth=auth, timeout=10) as client:
+        await clock.sleep(600)
+        while True:
+            for value, hold in (("false", BLOCK_S), ("true", OPERATOR_PERIOD_S - BLOCK_S)):
+                response = await client.put(f"/data/{path}", params={"value": value})
+                if response.status_code >= 400:
+                    log.warning("operator: PUT %s -> %s %s", path, response.status_code, response.text[:200])
+                await clock.sleep(hold)
+
+
+def _summary(fleet: DemoFleet, platform: Platform, broker: EmbeddedBroker, rate: float, api: str | None) -> Table:
+    table = Table(title=f"goflex demo — simulated {fleet.clock.now():%Y-%m-%d %H:%M:%S} UTC (x{fleet.clock.speed:g})")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    online = sum(1 for e in fleet.endpoints if e.connected)
+    ingest = platform.ingest
+    stats = ingest.metrics.snapshot() if ingest is not None else None
+    table.add_row("houses online", f"{online} / {len(fleet.endpoints)}")
+    table.add_row("values stored", f"{stats.stored if stats else 0:,}")
+    table.add_row("values stored per second (real)", f"{rate:,.0f}")
+    table.add_row("messages rejected", f"{stats.rejected if stats else 0:,}")
+    table.add_row("relays open (heating blocked)", str(sum(1 for h in fleet.houses if not h.relay1_closed)))
+    temps = [h.state.temp_c for h in fleet.houses]
+    table.add_row(
+        "tank temperature min / mean / max [C]", f"{min(temps):.1f} / {sum(temps) / len(temps):.1f} / {max(temps):.1f}"
+    )
+    table.add_row("heaters on", str(sum(1 for h in fleet.houses if h.state.element_on)))
+    table.add_row("broker connections", str(broker.stats.connections))
+    if api:
+        table.add_row("API", api)
+    return table
+
+
+def _log_to_file(path: Path) -> None:
+    """Send the services' log lines to ``path``; the terminal keeps warnings only, under the live summary."""
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(max(handler.level, logging.WARNING))
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    file_handler.addFilter(RedactingFilter())
+    root.addHandler(file_handler)
+
+
+async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
+    """Run the demo until Ctrl-C or ``options.hours`` of simulated time."""
+    console = console or Console(stderr=True)
+    directory = options.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    _log_to_file(directory / "demo.log")
+    names = [endpoint_name(n) for n in range(1, options.houses + 1)]
+    pki = await asyncio.to_thread(prepare_pki, directory, names)
+    clock = SimClock(datetime.now(UTC), speed=options.speed)
+    broker = EmbeddedBroker(
+        host="127.0.0.1",
+        port=0,
+        ssl_context=ssl_context_from_pki(pki, BROKER_IDENTITY),
+        authorizer=platform_authorizer(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with broker:
+        broker_url = f"mqtts://localhost:{broker.port}"
+        platform = Platform(
+            db_url=f"sqlite:///{directory / 'goflex.db'}",
+            broker_url=broker_url,
+            pki_dir=pki,
+            api_port=options.port,
+            clock=clock,
+            serve_api=options.web,
+        )
+        await platform.start()
+        fleet = DemoFleet(options, pki, broker_url, clock)
+        api = platform.api_url if options.web else None
+        tasks = [asyncio.create_task(fleet.run(), name="fleet")]
+        if api is not None:
+            password = (pki.parent / "admin-password.txt").read_text(encoding="utf-8").strip()
+            tasks.append(asyncio.create_task(operator(api, password, names[0], clock)))
+        console.print(f"[bold]goflex demo[/]: {options.houses} houses, x{options.speed:g}, data and log in {directory}")
+        if api:
+            console.print(f"API: {api}/data/{names[0]}  (user admin, password in {pki.parent / 'admin-password.txt'})")
+        end = clock.time() + options.hours * 3600 if options.hours else None
+        try:
+            await _live(
+                fleet=fleet, platform=platform, broker=broker, api=api, console=console, stop=stop, end=end, tasks=tasks
+            )
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await platform.stop()
+        _final(console, platform, directory, names[0])
+    return 0
+
+
+async def _live(
+    *,
+    fleet: DemoFleet,
+    platform: Platform,
+    broker: EmbeddedBroker,
+    api: str | None,
+    console: Console,
+    stop: asyncio.Event,
+    end: float | None,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    last_stored, last_t = 0, time.monotonic()
+    rate = 0.0
+    with Live(console=console, refresh_per_second=2, transient=False) as live:
+        while not stop.is_set() and (end is None or fleet.clock.time() < end):
+            for task in tasks:
+                if task.done():
+                    task.result()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            stats = platform.ingest.metrics.snapshot() if platform.ingest else None
+            stored = stats.stored if stats else 0
+            now = time.monotonic()
+            rate = (stored - last_stored) / max(now - last_t, 1e-6)
+            last_stored, last_t = stored, now
+            live.update(_summary(fleet, platform, broker, rate, api))
+
+
+def _final(console: Console, platform: Platform, directory: Path, first: str) -> None:
+    stats = platform.ingest.metrics.snapshot() if platform.ingest else None
+    console.print(f"stored {stats.stored if stats else 0:,} values; history in {directory / 'goflex.db'}")
+    console.print(
+        f"try: goflex history query {first}/SmartMeterTechnical/obis_1_0_1_7_0_255_2/datapoint "
+        f"--db sqlite:///{directory / 'goflex.db'} --json"
+    )
+
+
+__all__ = ["DemoOptions", "run_demo"]
