@@ -15,6 +15,7 @@ event-loop dependency.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import importlib
 import itertools
@@ -145,16 +146,28 @@ class SimClock:
         with self._lock:
             sleeper = _Sleeper(self._elapsed() + seconds, next(self._counter))
             heapq.heappush(self._sleepers, sleeper)
-        while not sleeper.woken[0]:
-            with self._lock:
-                remaining = sleeper.deadline - self._elapsed()
+        try:
+            while not sleeper.woken[0]:
+                with self._lock:
+                    remaining = sleeper.deadline - self._elapsed()
                 if remaining <= 0:
+                    break
+                if self._speed > 0:
+                    await self._waiter(min(remaining / self._speed, 1.0))
+                else:
+                    await self._waiter(self._POLL_S)
+        finally:
+            # Woken by advance() = already popped; otherwise (deadline passed, or cancelled) remove it here, so
+            # that cancelled sleepers do not pile up in the heap of a long-running simulation.
+            if not sleeper.woken[0]:
+                with self._lock:
                     sleeper.woken[0] = True
-                    if sleeper in self._sleepers:
+                    with contextlib.suppress(ValueError):
                         self._sleepers.remove(sleeper)
                         heapq.heapify(self._sleepers)
-                    break
-            if self._speed > 0:
-                await self._waiter(min(remaining / self._speed, 1.0))
-            else:
-                await self._waiter(self._POLL_S)
+
+    @property
+    def pending_sleepers(self) -> int:
+        """Sleepers waiting for their deadline (for tests and leak checks)."""
+        with self._lock:
+            return len(self._sleepers)

@@ -61,3 +61,15 @@ def test_naive_start_is_refused() -> None:
 
 def test_real_clock_is_utc() -> None:
     assert RealClock().now().tzinfo is UTC
+
+
+async def test_cancelled_and_finished_sleepers_leave_no_trace() -> None:
+    clock = SimClock(START, speed=1000)
+    tasks = [asyncio.create_task(clock.sleep(3600)) for _ in range(50)]
+    await asyncio.sleep(0.01)
+    assert clock.pending_sleepers == 50
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await clock.sleep(5)
+    assert clock.pending_sleepers == 0
