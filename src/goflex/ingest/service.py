@@ -25,12 +25,12 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import aiomqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -144,6 +144,7 @@ class IngestService:
         self._counter = 0
         self._client: aiomqtt.Client | None = None
         self._subscribed = asyncio.Event()
+        self._ack_tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._db_problem: str | None = None
         self._mqtt_problem: str | None = "not connected yet"
@@ -185,6 +186,9 @@ class IngestService:
             await self._task
         self._task = None
         self._client = None
+        for task in list(self._ack_tasks):
+            task.cancel()
+        await asyncio.gather(*self._ack_tasks, return_exceptions=True)
         with contextlib.suppress(StoreUnavailable):
             while len(self._batcher):
                 await self._flush_once()
@@ -374,7 +378,14 @@ class IngestService:
             self._ledger.record(name, seqs, now)
             self.metrics.gaps_abandoned.inc(self._ledger.abandoned_total - before)
         self.metrics.gaps_open.set(self._ledger.open_gaps())
-        await asyncio.gather(*(self._publish_ack(name, to_ranges(seqs), ()) for name, seqs in committed.seqs.items()))
+        # Acks go out in the background: waiting for their PUBACKs here would hold the next commit back by a
+        # broker round trip per batch (measured: it halved throughput with 500 endpoints). Unsent acks are
+        # harmless: the outbox re-sends and the ledger answers with an ack again.
+        acks = [self._publish_ack(name, to_ranges(seqs), ()) for name, seqs in committed.seqs.items()]
+        if acks:
+            task = asyncio.create_task(_gather(acks))
+            self._ack_tasks.add(task)
+            task.add_done_callback(self._ack_tasks.discard)
 
     async def _publish_ack(self, endpoint: str, acked: Sequence[Range], resend: Sequence[Range]) -> None:
         client = self._client
@@ -415,6 +426,10 @@ class IngestService:
                 log.info("ingest: asking %s to re-send %s", name, list(missing)[:10])
                 await self._publish_ack(name, (), missing)
         self.metrics.gaps_open.set(self._ledger.open_gaps())
+
+
+async def _gather(coroutines: list[Coroutine[Any, Any, None]]) -> None:
+    await asyncio.gather(*coroutines)
 
 
 def _refused(code: object) -> bool:
