@@ -434,6 +434,22 @@ def test_s6_disconnect_client_closes_the_session(connect: Any, broker: EmbeddedB
     assert broker.stats.connections == 1
 
 
+def test_s6_revocation_closes_the_session_and_refuses_new_connections(
+    connect: Any, broker: EmbeddedBroker, pki: Pki
+) -> None:
+    ca = CertificateAuthority.load(pki.directory)
+    ca.issue("ep-revoked", CertificateKind.ENDPOINT)
+    bystander = connect("ep-b")
+    victim = connect("ep-revoked")
+    ca.revoke("ep-revoked")
+    revoked = broker.revoke("ep-revoked", pki.directory / "crl.pem")
+    assert asyncio.run_coroutine_threadsafe(revoked, _loop_of(broker)).result(10)
+    assert victim.disconnected.wait(5)
+    assert _connack(broker.port, pki.directory, "ep-revoked") is None  # the handshake fails on the new CRL
+    assert _connack(broker.port, pki.directory, "ep-a") == 0  # others still get in
+    assert bystander.client.is_connected()
+
+
 def _loop_of(broker: EmbeddedBroker) -> asyncio.AbstractEventLoop:
     assert broker._server is not None
     return broker._server.get_loop()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
@@ -23,7 +24,7 @@ from goflex.broker.embedded.matching import TopicTrie, filter_matches, split_sha
 from goflex.broker.embedded.packets import MQTT_5, Connect, Publish, Reason, Will
 from goflex.broker.embedded.properties import Properties, PropertyId, encode_properties, get_int
 from goflex.broker.embedded.session import NEVER_EXPIRES, Delivery, Message, Session, SubOptions
-from goflex.broker.embedded.tls import principal_from_peercert
+from goflex.broker.embedded.tls import peer_serial, principal_from_peercert, revoked_serials
 from goflex.broker.embedded.wire import encode_utf8
 from goflex.common import Clock, RealClock
 
@@ -120,6 +121,7 @@ class EmbeddedBroker:
         self.host = host
         self._port = port
         self._ssl = ssl_context
+        self._revoked: frozenset[int] = frozenset()  # serials of the latest CRL given to revoke()
         self.authorizer = authorizer
         self.max_queued_messages = max_queued_messages
         self.max_packet_size = max_packet_size
@@ -203,6 +205,22 @@ class EmbeddedBroker:
             log.info("disconnected %r and discarded its session", client_id)
         return conn is not None or session is not None
 
+    async def revoke(self, client_id: str, crl_file: Path | str) -> bool:
+        """Apply a new CRL to future handshakes, then close ``client_id``'s open session (reliability.md S6).
+
+        The listening TLS context cannot swap its CRL reliably (OpenSSL keeps the CRL it loaded first when two
+        have the same issue time), so the broker checks each new connection's certificate serial against the
+        serials of the latest CRL itself, right after the handshake. No restart; other clients stay connected.
+
+        Returns:
+            True if the client had a connection or a session.
+
+        Raises:
+            ConfigError: the CRL cannot be read.
+        """
+        self._revoked = revoked_serials(crl_file)
+        return await self.disconnect_client(client_id)
+
     @property
     def stats(self) -> BrokerStats:
         """Current counters."""
@@ -215,7 +233,12 @@ class EmbeddedBroker:
         self._counters[counter] += amount
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        principal = principal_from_peercert(writer.get_extra_info("peercert"))
+        peercert = writer.get_extra_info("peercert")
+        if peer_serial(peercert) in self._revoked:
+            self.count("refused_connections")
+            writer.close()
+            return
+        principal = principal_from_peercert(peercert)
         conn = Connection(self, reader, writer, principal)
         conn.task = asyncio.current_task()
         self._connections.add(conn)

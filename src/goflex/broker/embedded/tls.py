@@ -10,6 +10,8 @@ import ssl
 from pathlib import Path
 from typing import Final
 
+from cryptography import x509
+
 from goflex.broker.embedded.auth import Principal
 from goflex.common import ConfigError
 
@@ -74,3 +76,22 @@ def principal_from_peercert(cert: PeerCert | None) -> Principal | None:
     if len(names) != 1 or not names[0] or _FORBIDDEN_IN_NAME.intersection(names[0]):
         return None
     return Principal(names[0], units[0] if len(units) == 1 else "")
+
+
+def revoked_serials(crl_file: Path | str) -> frozenset[int]:
+    """Serial numbers listed in a PEM CRL.
+
+    Raises:
+        ConfigError: the file is missing or not a PEM CRL.
+    """
+    try:
+        crl = x509.load_pem_x509_crl(Path(crl_file).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("crl", f"cannot read the CRL {crl_file}: {exc}") from exc
+    return frozenset(entry.serial_number for entry in crl)
+
+
+def peer_serial(cert: PeerCert | None) -> int | None:
+    """The serial number of a verified peer certificate (``getpeercert()`` gives it in hexadecimal)."""
+    text = cert.get("serialNumber") if cert else None
+    return int(text, 16) if isinstance(text, str) else None
