@@ -11,8 +11,6 @@ import json
 import sys
 from typing import Any
 
-from goflex.bench import IngestBenchOptions, bench_ingest
-
 
 def register(sub: Any) -> None:
     """Add the ``bench`` command group."""
@@ -39,6 +37,8 @@ def _ingest(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from goflex.bench import IngestBenchOptions, bench_ingest  # noqa: PLC0415 - lazy: every goflex command would pay for its import
+
     options = IngestBenchOptions(
         endpoints=args.endpoints,
         rate=args.rate,

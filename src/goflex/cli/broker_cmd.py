@@ -68,9 +68,11 @@ def _render(args: argparse.Namespace) -> int:
     grants = [*ingest_grants(), *api_grants()]
     if args.db:
         grants += load_grants(args.db)
+    # Absolute paths in mosquitto.conf: Mosquitto resolves relative ones against its working directory, so a
+    # configuration rendered with '--out broker' would break when started from anywhere else.
     config = render_mosquitto(
-        args.pki,
-        args.out,
+        Path(args.pki).resolve(),
+        Path(args.out).resolve(),
         port=args.port,
         grants=grants,
         bind_address=args.bind,

@@ -7,8 +7,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from goflex.demo import DemoOptions, run_demo
-
 
 def register(sub: Any) -> None:
     """Add the ``demo`` command."""
@@ -38,6 +36,8 @@ def _positive_float(text: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from goflex.demo import DemoOptions, run_demo  # noqa: PLC0415 - lazy: every goflex command would pay for its import
+
     options = DemoOptions(
         houses=args.houses,
         speed=args.speed,

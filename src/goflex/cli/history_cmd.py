@@ -15,7 +15,6 @@ from typing import Any
 
 from goflex.cloudio import AttributePath, CloudioError
 from goflex.common import ConfigError, GoflexSettings, load_settings
-from goflex.store import HistoryRepository, Resample, open_database
 
 
 def register(sub: Any) -> None:
@@ -46,6 +45,8 @@ def _instant(text: str) -> datetime:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from goflex.store import HistoryRepository, Resample, open_database  # noqa: PLC0415 - lazy: every goflex command would pay for its import
+
     settings = load_settings(GoflexSettings, db_url=args.db)
     try:
         path = AttributePath.parse(args.attribute)

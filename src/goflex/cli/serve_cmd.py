@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goflex.common import load_settings
-from goflex.serve import Platform, PlatformSettings
+
+if TYPE_CHECKING:
+    from goflex.serve import Platform
 
 
 def register(sub: Any) -> None:
@@ -25,6 +27,8 @@ def register(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from goflex.serve import Platform, PlatformSettings  # noqa: PLC0415 - lazy: every goflex command would pay for its import
+
     settings = load_settings(
         PlatformSettings,
         db_url=args.db,

@@ -51,3 +51,6 @@ def setup_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic announces each of its autogenerate plugins at INFO when it is imported: noise before every command
+    # that opens a database, nothing an operator can act on.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -17,7 +17,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -171,7 +171,8 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     _log_to_file(directory / "demo.log")
     names = [endpoint_name(n) for n in range(1, options.houses + 1)]
     pki = await asyncio.to_thread(prepare_pki, directory, names)
-    clock = SimClock(datetime.now(UTC), speed=options.speed)
+    started = datetime.now(UTC)
+    clock = SimClock(started, speed=options.speed)
     broker = EmbeddedBroker(
         host="127.0.0.1",
         port=0,
@@ -214,7 +215,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await platform.stop()
-        _final(console, platform, directory, names[0])
+        _final(console, platform, directory, names[0], (started, clock.now() + timedelta(seconds=1)))
     return 0
 
 
@@ -246,12 +247,18 @@ async def _live(
             live.update(_summary(fleet, platform, broker, rate, api))
 
 
-def _final(console: Console, platform: Platform, directory: Path, first: str) -> None:
+def _final(
+    console: Console, platform: Platform, directory: Path, first: str, window: tuple[datetime, datetime]
+) -> None:
     stats = platform.ingest.metrics.snapshot() if platform.ingest else None
     console.print(f"stored {stats.stored if stats else 0:,} values; history in {directory / 'goflex.db'}")
+    # The simulated clock runs ahead of real time: the query's default window (the 24 h before the real now)
+    # would miss the values stamped in the simulated future, so the hint names the simulated window.
+    since, until = (f"{t:%Y-%m-%dT%H:%M:%SZ}" for t in window)
     console.print(
         f"try: goflex history query {first}/SmartMeterTechnical/obis_1_0_1_7_0_255_2/datapoint "
-        f"--db sqlite:///{directory / 'goflex.db'} --json"
+        f"--db sqlite:///{directory / 'goflex.db'} --since {since} --until {until} --json",
+        soft_wrap=True,  # one line the user can copy
     )
 
 
