@@ -18,6 +18,9 @@ import pytest
 REQUIRE_SERVICES = os.environ.get("GOFLEX_REQUIRE_SERVICES", "") not in ("", "0")
 PG_ADMIN_URL = os.environ.get("GOFLEX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+# The Mosquitto fixtures live in a plugin module so that tests/integration and tests/fault share them.
+pytest_plugins = ["tests.fixtures_mosquitto"]
+
 
 def service_missing(service: str, why: str) -> None:
     """Skip (laptop) or fail (CI) because ``service`` is not available."""

@@ -19,8 +19,7 @@ import pytest
 
 from goflex.ingest.service import HealthStatus
 from goflex.store import Database, HistoryRepository, open_database
-from tests.conftest import mosquitto_binary
-from tests.integration.mosquitto import MosquittoBroker, default_grants
+from tests.integration.mosquitto import MosquittoBroker
 from tests.integration.test_ingest import RawEndpoint, eventually, make_ingest, unique, values
 
 pytestmark = [pytest.mark.fault, pytest.mark.mosquitto]
@@ -29,17 +28,6 @@ MESSAGES = 40
 OUTAGE_S = 3.0
 
 Outage = Callable[[], AbstractContextManager[None]]
-
-
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MosquittoBroker]:
-    """The rendered production Mosquitto (as in tests/integration), for this module."""
-    broker = MosquittoBroker(
-        binary=mosquitto_binary(), root=tmp_path_factory.mktemp("mosquitto"), grants=default_grants()
-    )
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 @contextmanager
