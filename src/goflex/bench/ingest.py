@@ -215,6 +215,9 @@ async def bench_ingest(options: IngestBenchOptions) -> dict[str, Any]:
         await ingest.start()
         try:
             stored_run = await _loadgen({**base, "expect_acks": True})
+            registry = ingest.metrics.registry
+            batches = registry.get_sample_value("goflex_ingest_batch_seconds_count") or 0.0
+            batch_s = registry.get_sample_value("goflex_ingest_batch_seconds_sum") or 0.0
         finally:
             await ingest.stop()
             db.close()
@@ -244,6 +247,11 @@ async def bench_ingest(options: IngestBenchOptions) -> dict[str, Any]:
         "raw_messages_received": raw_messages,
         "raw_messages_sent": raw["messages_sent"],
         "unconfirmed_at_end": stored_run["unacked_messages"],
+        "ingest_batches": int(batches),
+        "ingest_mean_batch_rows": round(rows / batches, 1) if batches else None,
+        "ingest_db_busy_fraction": round(batch_s / stored_run["total_seconds"], 3)
+        if stored_run["total_seconds"]
+        else None,
         "certificates_seconds": round(issue_s, 1),
         "connect_seconds": stored_run["connect_seconds"],
     }
