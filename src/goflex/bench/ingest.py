@@ -107,8 +107,7 @@ def _prepare(root: Path, names: list[str]) -> tuple[Path, Path, int]:
     ca = CertificateAuthority.init(root / "pki")
     for service in ("ingest", OBSERVER):
         ca.issue(service, CertificateKind.SERVICE)
-    for name in names:
-        ca.issue(name, CertificateKind.ENDPOINT)
+    ca.issue_many(names, CertificateKind.ENDPOINT)
     port = _free_port()
     grants = [
         *ingest_grants(),
@@ -153,6 +152,30 @@ def _ledger_and_duplicates(db_url: str, names: list[str]) -> tuple[int, int, int
     return int(ledger), int(rows), int(rows) - int(distinct)
 
 
+async def _raw_phase(base: dict[str, Any], pki: Path, port: int) -> tuple[dict[str, Any], int]:
+    """Phase 1: the load, received by ``mosquitto_sub``: (load generator result, messages received)."""
+    sub_args = ["-h", "localhost", "-p", str(port), "-V", "mqttv5", "--cafile", str(pki / "ca.crt")]
+    sub_args += ["--cert", str(pki / f"{OBSERVER}.crt"), "--key", str(pki / f"{OBSERVER}.key"), "-q", "1"]
+    sub_args += ["-t", "@update/#", "-t", "@transaction/#"]
+    sub = await asyncio.create_subprocess_exec(
+        shutil.which("mosquitto_sub") or "mosquitto_sub",
+        *sub_args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert sub.stdout is not None
+    received = [0]
+    counting = asyncio.create_task(_count_lines(sub.stdout, received))
+    await asyncio.sleep(1.0)
+    raw = await _loadgen({**base, "expect_acks": False})
+    await asyncio.sleep(1.0)
+    sub.terminate()
+    await sub.wait()
+    await counting
+    raw_messages = received[0]
+    return raw, raw_messages
+
+
 async def bench_ingest(options: IngestBenchOptions) -> dict[str, Any]:
     """Run both phases and return the figures (see the module docstring)."""
     mosquitto = _mosquitto()
@@ -181,25 +204,7 @@ async def bench_ingest(options: IngestBenchOptions) -> dict[str, Any]:
             "warmup_seconds": 1.0,
         }
         print("bench: phase 1, raw broker to mosquitto_sub", file=sys.stderr)
-        sub_args = ["-h", "localhost", "-p", str(port), "-V", "mqttv5", "--cafile", str(pki / "ca.crt")]
-        sub_args += ["--cert", str(pki / f"{OBSERVER}.crt"), "--key", str(pki / f"{OBSERVER}.key"), "-q", "1"]
-        sub_args += ["-t", "@update/#", "-t", "@transaction/#"]
-        sub = await asyncio.create_subprocess_exec(
-            shutil.which("mosquitto_sub") or "mosquitto_sub",
-            *sub_args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        assert sub.stdout is not None
-        received = [0]
-        counting = asyncio.create_task(_count_lines(sub.stdout, received))
-        await asyncio.sleep(1.0)
-        raw = await _loadgen({**base, "expect_acks": False})
-        await asyncio.sleep(1.0)
-        sub.terminate()
-        await sub.wait()
-        await counting
-        raw_messages = received[0]
+        raw, raw_messages = await _raw_phase(base, pki, port)
         raw_updates_per_s = raw_messages * options.updates_per_message / raw["send_seconds"]
 
         print(f"bench: phase 2, ingest into {db_url.split('@')[-1]}", file=sys.stderr)

@@ -60,9 +60,9 @@ def prepare_pki(directory: Path, names: list[str]) -> Path:
     ca = CertificateAuthority.load(pki) if (pki / "ca.crt").is_file() else CertificateAuthority.init(pki)
     if not (pki / f"{BROKER_IDENTITY}.crt").is_file():
         ca.issue(BROKER_IDENTITY, CertificateKind.SERVER)
-    for name in names:
-        if not (pki / f"{name}.crt").is_file():
-            ca.issue(name, CertificateKind.ENDPOINT)
+    missing = [name for name in names if not (pki / f"{name}.crt").is_file()]
+    if missing:
+        ca.issue_many(missing, CertificateKind.ENDPOINT)
     return pki
 
 

@@ -192,26 +192,69 @@ class CertificateAuthority:
         with directory_lock(self.directory):
             index = read_index(self.directory)
             self._check_may_issue(index, name, kind, renew=renew)
-            key = certs.new_key()
-            san = (
-                certs.client_sans(name, kind)
-                if kind.is_client
-                else certs.server_sans((*certs.DEFAULT_SERVER_SANS, *sans))
-            )
-            cert = certs.build_leaf(
-                ca_cert=self.certificate,
-                ca_key=self._key,
-                public_key=key.public_key(),
-                subject=certs.leaf_subject(name, kind),
-                sans=san,
-                usages=certs.usages_for(kind),
-                not_before=start,
-                not_after=start + timedelta(days=days),
-                serial=x509.random_serial_number(),
-            )
+            cert, key = self._build(name, kind, start=start, days=days, sans=sans)
             issued = self._store(index, name, kind, cert, key)
         log.info("issued %s certificate for %r, serial %x, valid until %s", kind, name, issued.serial, issued.not_after)
         return issued
+
+    def issue_many(
+        self, names: Sequence[str], kind: CertificateKind | str = CertificateKind.ENDPOINT, *, days: int = DEFAULT_DAYS
+    ) -> list[IssuedCertificate]:
+        """Issue certificates for many new client names at once (provisioning a fleet).
+
+        One lock and one index write for the whole set: issuing one by one rewrites ``index.json`` each time,
+        which is quadratic (11,687 gateways took minutes). Every name is checked before anything is written.
+
+        Raises:
+            InvalidIdentity: a name is not acceptable.
+            AlreadyIssued: a name is given twice or was issued before (use :meth:`issue` to renew).
+            PkiError: ``days`` < 1, or ``kind`` is not a client kind.
+        """
+        kind = CertificateKind(kind)
+        if not kind.is_client:
+            raise PkiError("issue_many is for client certificates; issue server certificates one by one")
+        if days < 1:
+            raise PkiError(f"validity must be at least 1 day, not {days}")
+        for name in names:
+            validate_identity(name)
+        if len(set(names)) != len(names):
+            raise AlreadyIssued(next(n for n in names if names.count(n) > 1), "is given twice")
+        start = self._clock.now() - _BACKDATE
+        with directory_lock(self.directory):
+            index = read_index(self.directory)
+            taken = {r.name for r in index.records}
+            clash = next((n for n in names if n in taken), None)
+            if clash is not None:
+                raise AlreadyIssued(clash, "was issued before (use 'goflex pki issue --renew' for a successor)")
+            issued: list[IssuedCertificate] = []
+            records: list[CertificateRecord] = []
+            for name in names:
+                cert, key = self._build(name, kind, start=start, days=days, sans=())
+                issued.append(self._write_pair(name, kind, cert, key))
+                records.append(_record(name, kind, cert))
+            write_index(self.directory, CertificateIndex((*index.records, *records)))
+        log.info("issued %d %s certificates", len(issued), kind)
+        return issued
+
+    def _build(
+        self, name: str, kind: CertificateKind, *, start: datetime, days: int, sans: Sequence[str]
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        key = certs.new_key()
+        san = (
+            certs.client_sans(name, kind) if kind.is_client else certs.server_sans((*certs.DEFAULT_SERVER_SANS, *sans))
+        )
+        cert = certs.build_leaf(
+            ca_cert=self.certificate,
+            ca_key=self._key,
+            public_key=key.public_key(),
+            subject=certs.leaf_subject(name, kind),
+            sans=san,
+            usages=certs.usages_for(kind),
+            not_before=start,
+            not_after=start + timedelta(days=days),
+            serial=x509.random_serial_number(),
+        )
+        return cert, key
 
     def _check_may_issue(self, index: CertificateIndex, name: str, kind: CertificateKind, *, renew: bool) -> None:
         taken_by = index.kind_of(name)
@@ -229,24 +272,23 @@ class CertificateAuthority:
         cert: x509.Certificate,
         key: ec.EllipticCurvePrivateKey,
     ) -> IssuedCertificate:
+        issued = self._write_pair(name, kind, cert, key)
+        write_index(self.directory, index.add(_record(name, kind, cert)))
+        return issued
+
+    def _write_pair(
+        self, name: str, kind: CertificateKind, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+    ) -> IssuedCertificate:
         # Key first: a crash between the writes leaves a key without its certificate, never the reverse.
         write_atomic(self.key_path(name), certs.key_pem(key), mode=PRIVATE_MODE)
         write_atomic(self.cert_path(name), certs.cert_pem(cert), mode=PUBLIC_MODE)
-        record = CertificateRecord(
-            name=name,
-            kind=kind,
-            serial=cert.serial_number,
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
-        )
-        write_index(self.directory, index.add(record))
         return IssuedCertificate(
             name=name,
             kind=kind,
             cert_path=self.cert_path(name),
             key_path=self.key_path(name),
-            serial=record.serial,
-            not_after=record.not_after,
+            serial=cert.serial_number,
+            not_after=cert.not_valid_after_utc,
         )
 
     # -- revocation ----------------------------------------------------------------------------------------------
@@ -337,3 +379,13 @@ class CertificateAuthority:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, key_path.read_bytes())
         return buffer.getvalue()
+
+
+def _record(name: str, kind: CertificateKind, cert: x509.Certificate) -> CertificateRecord:
+    return CertificateRecord(
+        name=name,
+        kind=kind,
+        serial=cert.serial_number,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )

@@ -194,3 +194,16 @@ def test_cli_refuses_bad_names_with_a_clear_error(
     assert main(["pki", "issue", name, "--dir", d]) != 0
     assert "invalid identity" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "pki").glob("*.key")] == ["ca.key"]
+
+
+def test_issue_many_writes_every_pair_and_one_index(tmp_path: Path) -> None:
+    ca = CertificateAuthority.init(tmp_path / "ca")
+    names = [f"goflex-dc-{i:03d}" for i in range(1, 51)]
+    issued = ca.issue_many(names)
+    assert [c.name for c in issued] == names
+    assert all(c.cert_path.is_file() and (c.key_path.stat().st_mode & 0o777) == 0o600 for c in issued)
+    with pytest.raises(AlreadyIssued, match="goflex-dc-007"):
+        ca.issue_many(["goflex-dc-100", "goflex-dc-007"])
+    assert not (tmp_path / "ca" / "goflex-dc-100.crt").exists()  # checked before anything was written
+    with pytest.raises(InvalidIdentity):
+        ca.issue_many(["ok-name", "bad#name"])
