@@ -150,7 +150,7 @@ class Writer:
         result = self._history.write_batch(rows)
         if last:
             self._process.update_last_values(last)
-        seeds = {name: self.seed(name) for name in seed}
+        seeds = self.seeds(seed)
         self._dead_lettered.difference_update(e.number for e in batch)
         return Committed(result.stored, result.duplicates, seqs, seeds)
 
@@ -189,6 +189,20 @@ class Writer:
         seeds = {name: found for part in parts for name, found in part.seeds.items()}
         return Committed(sum(p.stored for p in parts), sum(p.duplicates for p in parts), seqs, seeds, refused)
 
+    def seeds(self, endpoints: Iterable[str]) -> dict[str, Seed]:
+        """:meth:`seed` for many endpoints: one query for all highest numbers, gap queries only where needed."""
+        names = list(endpoints)
+        highest = self._history.ledger_max_many(names)
+        out: dict[str, Seed] = {}
+        for name in names:
+            top = highest.get(name)
+            if top is None:
+                out[name] = Seed(None, ())
+            else:
+                lo = max(1, top - self._lookback)
+                out[name] = Seed(top, tuple(self._history.missing_ranges(name, lo, top)))
+        return out
+
     def seed(self, endpoint: str) -> Seed:
         """Read the stored ledger of ``endpoint`` (highest number and gaps within the lookback)."""
         highest = self._history.ledger_max(endpoint)
@@ -223,16 +237,19 @@ class Writer:
             self._dead_lettered.add(entry.number)
 
     def _write_models(self, batch: Sequence[Received]) -> None:
+        models: list[tuple[str, str, datetime]] = []
+        presence: list[tuple[str, datetime, bool]] = []
         for entry in batch:
             verdict = entry.verdict
             if verdict.endpoint is None:
                 continue
             at = _utc(entry.at)
             if verdict.model is not None:
-                self._process.upsert_endpoint_model(verdict.endpoint, encode_endpoint(verdict.model).decode(), at)
+                models.append((verdict.endpoint, encode_endpoint(verdict.model).decode(), at))
             # A retained @online is an old event (delivered at subscribe time): the endpoint may have gone offline
             # since, so only its model is taken.
             if verdict.presence is Presence.ONLINE and not entry.retained:
-                self._process.set_online(verdict.endpoint, at)
+                presence.append((verdict.endpoint, at, True))
             elif verdict.presence is Presence.OFFLINE:
-                self._process.set_offline(verdict.endpoint, at)
+                presence.append((verdict.endpoint, at, False))
+        self._process.record_events(models, presence)

@@ -172,6 +172,21 @@ class HistoryRepository:
             found = conn.scalar(query)
         return None if found is None else int(found)
 
+    def ledger_max_many(self, endpoints: Sequence[str]) -> dict[str, int]:
+        """The highest stored sequence number of each endpoint that has one (one query per 1,000 names)."""
+        out: dict[str, int] = {}
+        names = sorted(set(endpoints))
+        with self._db.transaction() as conn:
+            for start in range(0, len(names), 1000):
+                chunk = names[start : start + 1000]
+                query = (
+                    sa.select(ingest_ledger.c.endpoint, sa.func.max(ingest_ledger.c.seq))
+                    .where(ingest_ledger.c.endpoint.in_(chunk))
+                    .group_by(ingest_ledger.c.endpoint)
+                )
+                out.update({name: int(top) for name, top in conn.execute(query).all()})
+        return out
+
     def missing_ranges(self, endpoint: str, lo: int, hi: int) -> list[tuple[int, int]]:
         """Inclusive ranges of sequence numbers in ``[lo, hi]`` not stored for ``endpoint``, ascending.
 
