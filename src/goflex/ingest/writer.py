@@ -129,6 +129,10 @@ class Writer:
         Raises:
             StoreUnavailable: the database is down; retry later.
         """
+        # Seeds read the ledger as it was before this batch: for an endpoint seen for the first time that is
+        # usually nothing, and costs one query for all of them (read after the write, every new endpoint had
+        # rows and needed a gap query of its own: 18 % of ingest's time with 3,000 gateways).
+        seeds = self.seeds(seed)
         self._write_dead_letters(batch)
         self._write_models(batch)
         rows: list[HistoryRow] = []
@@ -150,7 +154,6 @@ class Writer:
         result = self._history.write_batch(rows)
         if last:
             self._process.update_last_values(last)
-        seeds = self.seeds(seed)
         self._dead_lettered.difference_update(e.number for e in batch)
         return Committed(result.stored, result.duplicates, seqs, seeds)
 
