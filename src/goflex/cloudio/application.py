@@ -43,7 +43,7 @@ from goflex.cloudio.errors import CloudioError, RejectedPayload, RejectReason
 from goflex.cloudio.messages import Message, OnlineMessage, decode_message, encode_attribute
 from goflex.cloudio.model import Attribute, AttributePath, AttributeType, Constraint, EndpointModel, Value
 from goflex.cloudio.topics import Topic, TopicForm, build_topic
-from goflex.cloudio.transport import ConnectionLost, TransportSettings, make_client, release_socket
+from goflex.cloudio.transport import ConnectionLost, TransportSettings, cancel_and_wait, make_client, release_socket
 from goflex.common import Clock
 
 log = logging.getLogger(__name__)
@@ -186,15 +186,8 @@ class Application:
 
     async def close(self) -> None:
         """Disconnect and close the HTTP client (idempotent)."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self.api is not None:
             await self.api.aclose()
 

@@ -61,7 +61,7 @@ from goflex.cloudio.messages import (
 from goflex.cloudio.model import Attribute, AttributePath, EndpointModel, Value
 from goflex.cloudio.outbox import Outbox, OutboxEntry, OutboxStats
 from goflex.cloudio.topics import Action, Topic, TopicForm, build_topic, subscription
-from goflex.cloudio.transport import TransportSettings, make_client, publish_properties, release_socket
+from goflex.cloudio.transport import TransportSettings, cancel_and_wait, make_client, publish_properties, release_socket
 from goflex.common import Clock
 
 log = logging.getLogger(__name__)
@@ -302,15 +302,8 @@ class Endpoint:
 
     async def stop(self) -> None:
         """Publish ``@offline``, disconnect and close the outbox (idempotent)."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._outbox.close()
 
     # -- validation and the outbox ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ broker went away mid-operation (the SDKs catch it and reconnect).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import ssl
 from dataclasses import dataclass
@@ -231,3 +232,16 @@ def release_socket(client: aiomqtt.Client) -> None:
     paho = client._client  # private: no public API closes the socket after such a failure
     if paho.socket() is not None:
         paho._sock_close()
+
+
+async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
+    """Cancel a service's background task and wait for it to end; re-raise if the caller itself is cancelled."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise

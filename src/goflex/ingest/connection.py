@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ssl
-from urllib.parse import urlsplit
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from goflex.cloudio.messages import SEQ_PROPERTY
+from goflex.cloudio.transport import BrokerAddress, TransportError
 from goflex.common import ConfigError
 
 # Exactly the topics endpoints may publish (goflex.broker.acl.ENDPOINT_PUBLISH with + for the name): a filter such
@@ -33,10 +33,13 @@ def parse_broker_url(url: str) -> tuple[str, int]:
     Raises:
         ConfigError: not an ``mqtts://`` URL.
     """
-    parts = urlsplit(url)
-    if parts.scheme != "mqtts" or not parts.hostname:
-        raise ConfigError("broker_url", f"expected mqtts://HOST:PORT, got {url!r}")
-    return parts.hostname, parts.port or 8883
+    try:
+        address = BrokerAddress.parse(url)
+    except TransportError as exc:
+        raise ConfigError("broker_url", str(exc)) from exc
+    if not address.tls:
+        raise ConfigError("broker_url", f"ingest speaks MQTT over TLS only: expected mqtts://HOST:PORT, got {url!r}")
+    return address.host, address.port
 
 
 def seq_of(properties: Properties | None) -> int | None:
