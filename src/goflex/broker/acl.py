@@ -141,12 +141,9 @@ def is_valid_filter(topic_filter: str) -> bool:
     return True
 
 
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """True if the valid ``topic_filter`` matches the topic name ``topic`` (MQTT 5.0 4.7)."""
-    if not is_valid_filter(topic_filter) or not is_valid_topic(topic):
-        return False
-    _, inner = split_shared(topic_filter)
-    f_levels, t_levels = inner.split("/"), topic.split("/")
+def filter_matches(plain_filter: str, topic: str) -> bool:
+    """True if the valid plain (not shared) filter matches the topic name; no validation (hot path of routing)."""
+    f_levels, t_levels = plain_filter.split("/"), topic.split("/")
     if topic.startswith("$") and f_levels[0] in ("+", "#"):
         return False  # MQTT 5.0 4.7.2: leading wildcards never match $-topics
     for i, level in enumerate(f_levels):
@@ -155,6 +152,13 @@ def topic_matches(topic_filter: str, topic: str) -> bool:
         if i >= len(t_levels) or (level != "+" and level != t_levels[i]):
             return False
     return len(f_levels) == len(t_levels)
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """True if the valid ``topic_filter`` matches the topic name ``topic`` (MQTT 5.0 4.7)."""
+    if not is_valid_filter(topic_filter) or not is_valid_topic(topic):
+        return False
+    return filter_matches(split_shared(topic_filter)[1], topic)
 
 
 def filter_covers(granted: str, requested: str) -> bool:

@@ -12,59 +12,15 @@ parent (``a/#`` matches ``a``); a filter starting with a wildcard never matches 
 
 from __future__ import annotations
 
-from typing import Final, Generic, TypeVar
+from typing import Generic, TypeVar
+
+# The topic grammar is the ACL's (one definition for Mosquitto's rules and the embedded broker's routing).
+from goflex.broker.acl import filter_matches, is_valid_filter, is_valid_topic, split_shared
+
+__all__ = ["TopicTrie", "filter_matches", "is_valid_filter", "is_valid_topic", "split_shared"]
 
 K = TypeVar("K")
 V = TypeVar("V")
-SHARE_PREFIX: Final = "$share/"
-
-
-def is_valid_topic(topic: str) -> bool:
-    """True for a topic name a client may publish to: not empty, no wildcard, no U+0000."""
-    return bool(topic) and "+" not in topic and "#" not in topic and "\x00" not in topic
-
-
-def split_shared(topic_filter: str) -> tuple[str | None, str]:
-    """``$share/<group>/<filter>`` -> ``(group, filter)``; a plain filter -> ``(None, filter)``.
-
-    A malformed shared form (empty group, wildcard in the group, no filter) gives ``("", "")``, which
-    :func:`is_valid_filter` refuses.
-    """
-    if not topic_filter.startswith(SHARE_PREFIX):
-        return None, topic_filter
-    group, sep, inner = topic_filter[len(SHARE_PREFIX) :].partition("/")
-    if not sep or not group or not inner or "+" in group or "#" in group:
-        return "", ""
-    return group, inner
-
-
-def is_valid_filter(topic_filter: str) -> bool:
-    """True for a subscription filter: ``#`` alone and last, ``+`` alone in its level, shared form well made."""
-    _, inner = split_shared(topic_filter)
-    if not inner or "\x00" in inner:
-        return False
-    levels = inner.split("/")
-    last = len(levels) - 1
-    for i, level in enumerate(levels):
-        if "#" in level and (level != "#" or i != last):
-            return False
-        if "+" in level and level != "+":
-            return False
-    return True
-
-
-def filter_matches(topic_filter: str, topic: str) -> bool:
-    """True if the valid plain filter ``topic_filter`` matches the topic name ``topic``."""
-    f_levels = topic_filter.split("/")
-    t_levels = topic.split("/")
-    if topic.startswith("$") and f_levels[0] in ("+", "#"):
-        return False
-    for i, level in enumerate(f_levels):
-        if level == "#":
-            return True
-        if i >= len(t_levels) or (level != "+" and level != t_levels[i]):
-            return False
-    return len(f_levels) == len(t_levels)
 
 
 class _Node(Generic[K, V]):
