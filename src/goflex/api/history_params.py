@@ -41,7 +41,7 @@ def parse_time(text: str, field: str) -> datetime:
     try:
         seconds = float(stripped)
     except ValueError:
-        pass
+        pass  # not epoch seconds: read it as ISO 8601 below
     else:
         if not math.isfinite(seconds):
             raise invalid(field, f"{text!r} is not a time")
