@@ -47,7 +47,7 @@ def _decode(args: argparse.Namespace) -> int:
         raise ConfigError("--key/--auth-key", "give both keys or neither")
     decoder = PushDecoder(model=args.model, key=key, auth_key=auth_key)
     pushes = decoder.feed(read_capture(_read(args.file)))
-    decoder.finish()
+    pushes += decoder.finish()
     if args.json:
         document = {"pushes": [push_json(p) for p in pushes], "rejected": decoder.stats.rejected}
         json.dump(document, sys.stdout)

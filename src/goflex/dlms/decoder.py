@@ -100,8 +100,22 @@ class PushDecoder:
 
     def feed(self, data: bytes) -> list[Push]:
         """Take the next bytes of the stream; return the pushes they complete, in order."""
+        return self._on_events(self._reader.feed(data))
+
+    def finish(self) -> list[Push]:
+        """The stream has ended: scan what is left, and count a push still waiting for blocks as rejected.
+
+        Returns:
+            Pushes found in the remaining bytes (a frame behind a false frame start that never ended).
+        """
+        pushes = self._on_events(self._reader.flush())
+        self._segments.reset()
+        self._count(self._blocks.finish())
+        return pushes
+
+    def _on_events(self, events: list[HdlcFrame | FrameCorrupt]) -> list[Push]:
         pushes: list[Push] = []
-        for event in self._reader.feed(data):
+        for event in events:
             if isinstance(event, FrameCorrupt):
                 self._segments.reset()
                 self._count(self._blocks.abort(event.error))
@@ -109,11 +123,6 @@ class PushDecoder:
                 self._frames += 1
                 self._on_frame(event, pushes)
         return pushes
-
-    def finish(self) -> None:
-        """The stream has ended: count a push still waiting for blocks as rejected."""
-        self._segments.reset()
-        self._count(self._blocks.finish())
 
     def _count(self, error: RejectedPush | None) -> None:
         if error is not None:

@@ -140,11 +140,25 @@ class FrameReader:
             self._scan(events)
         return events
 
+    def flush(self) -> list[HdlcFrame | FrameCorrupt]:
+        """The stream has ended: a candidate still waiting for bytes was not a frame; scan on past it."""
+        events: list[HdlcFrame | FrameCorrupt] = []
+        self._scan(events, final=True)
+        self._drop_tail()
+        return events
+
+    def _drop_tail(self) -> None:
+        # the closing flag of the last frame stays buffered (it might open another): it is not garbage
+        garbage = sum(1 for b in self._buf if b != FLAG)
+        if garbage:
+            self.discarded["garbage"] += garbage
+        self._buf.clear()
+
     def _drop(self, count: int, reason: str) -> None:
         del self._buf[:count]
         self.discarded[reason] += count
 
-    def _scan(self, events: list[HdlcFrame | FrameCorrupt]) -> None:
+    def _scan(self, events: list[HdlcFrame | FrameCorrupt], *, final: bool = False) -> None:
         buf = self._buf
         while buf:
             flag = buf.find(FLAG)
@@ -154,6 +168,8 @@ class FrameReader:
             if flag:
                 self._drop(flag, "garbage")
             if len(buf) < 3:
+                if final:
+                    self._drop_tail()
                 return
             if buf[1] == FLAG:  # idle flag, or the closing flag of the previous frame followed by an opening one
                 del buf[:1]
@@ -163,7 +179,10 @@ class FrameReader:
                 self._drop(1, "garbage")
                 continue
             if len(buf) < length + 2:
-                return  # wait for the rest
+                if not final:
+                    return  # wait for the rest
+                self._drop(1, "garbage")
+                continue
             if buf[length + 1] != FLAG:
                 self._drop(1, "garbage")
                 continue
