@@ -123,8 +123,8 @@ class SpaceHeatingFleet:
     ) -> SpaceHeatingFleet:
         """Swiss single-family houses of ~150 m2 (physics-and-grid.md 3).
 
-        H 100-250 W/K, C_b 7-11 kWh/K (time constants ~30-110 h); 2R2C: 50-70 % of the capacity in the
-        envelope, H_ie 6-12 x H. Heaters sized to the design load H x (20 C - (-8 C)): heat pumps 1.2-1.6 x
+        H 100-250 W/K, C_b 7-11 kWh/K (time constants ~30-110 h); 2R2C: 40-60 % of the capacity in the
+        envelope, H_ie 10-20 x H. Heaters sized to the design load H x (20 C - (-8 C)): heat pumps 1.2-1.6 x
         that, within 6-10 kW thermal, supply 35 C (floor) / 45 C / 55 C (radiators), 0.40-0.50 of Carnot,
         minimum run and rest 10-20 min; electric heaters 1.1-1.5 x the design load. Comfort 20 +/- 1 C
         (set points 19-21.5 C), thermostat half band 0.3-0.7 K.
@@ -142,8 +142,8 @@ class SpaceHeatingFleet:
             two_node=np.full(n, two_node),
             h_w_per_k=h,
             c_j_per_k=rng.uniform(7.0, 11.0, n) * KWH_J,
-            env_share=rng.uniform(0.5, 0.7, n),
-            h_ie_w_per_k=h * rng.uniform(6.0, 12.0, n),
+            env_share=rng.uniform(0.4, 0.6, n),
+            h_ie_w_per_k=h * rng.uniform(10.0, 20.0, n),
             is_heat_pump=hp,
             q_nom_w=np.where(
                 hp,
