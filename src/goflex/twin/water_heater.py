@@ -8,15 +8,19 @@ Model (physics-and-grid.md 2)::
 thermostat calls for heat (hysteresis between ``setpoint - deadband`` and ``setpoint``). The step integrates the
 equation exactly for a constant input over ``dt`` (first-order linear ODE), so long steps stay stable and the
 energy balance closes: electricity in = change of stored heat + losses + heat delivered with the draws.
+The physics is :mod:`goflex.twin.tank` (one house, one node); this module keeps the scalar API of the demo.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, replace
 
-RHO_CP_J_PER_L_K = 4186.0 * 0.983  # water at ~60 C: c_p [J/(kg K)] x density [kg/L]
+import numpy as np
+
+from goflex.twin.tank import RHO_CP_J_PER_L_K, TankFleet, TankStates, step_tanks
+
+__all__ = ["RHO_CP_J_PER_L_K", "TankParameters", "TankState", "draw_profile_l_per_s", "step_tank"]
 
 
 @dataclass(frozen=True)
@@ -73,51 +77,53 @@ class TankState:
 def step_tank(p: TankParameters, s: TankState, dt_s: float, *, relay_closed: bool, draw_l_per_s: float) -> TankState:
     """Advance the tank by ``dt_s`` [s] with the relay position and a constant draw [L/s].
 
-    The thermostat decides at the start of the step; if the element would heat past the set point within the
-    step, the step is split at the instant the set point is reached (solved analytically) and the rest runs with
-    the element off, so the energy balance stays exact whatever ``dt_s``.
+    One house of :func:`goflex.twin.tank.step_tanks` (one-node): exact per step, the step split at the instant
+    the thermostat cuts out, so the balance ``energy_in_j x efficiency = change of stored heat + losses_j +
+    delivered_j`` holds whatever ``dt_s``. ``losses_j`` here counts standby losses only. A step of
+    ``dt_s <= 0`` returns ``s`` unchanged.
     """
     if dt_s <= 0:
         return s
-    heating = s.heating
-    if s.temp_c <= p.setpoint_c - p.deadband_k:
-        heating = True
-    elif s.temp_c >= p.setpoint_c:
-        heating = False
-    on = heating and relay_closed
-    draw_k = RHO_CP_J_PER_L_K * max(0.0, draw_l_per_s)  # [W/K]
-    k = p.ua_w_per_k + draw_k  # total conductance [W/K]
-    env = p.ua_w_per_k * p.ambient_c + draw_k * p.cold_c  # [W]
-    cap = p.capacity_j_per_k
-    t_on = 0.0
-    if on:
-        eq_on = (p.efficiency * p.power_w + env) / k
-        t_on = dt_s
-        if eq_on > p.setpoint_c > s.temp_c:
-            reach = -cap / k * math.log((p.setpoint_c - eq_on) / (s.temp_c - eq_on))
-            if reach < dt_s:
-                t_on, heating = reach, False
-    temp, mean_on = _advance(s.temp_c, p.efficiency * p.power_w + env, k, cap, t_on)
-    temp, mean_off = _advance(temp, env, k, cap, dt_s - t_on)
-    mean_t = (mean_on * t_on + mean_off * (dt_s - t_on)) / dt_s
+    fleet = _fleet(p)
+    states = TankStates(
+        upper_c=np.array([s.temp_c]),
+        lower_c=np.array([s.temp_c]),
+        heating=np.array([s.heating]),
+        wall_c=np.array([s.temp_c]),
+        element_on=np.array([s.element_on]),
+        energy_in_j=np.zeros(1),
+        heat_in_j=np.zeros(1),
+        losses_j=np.zeros(1),
+        delivered_j=np.zeros(1),
+    )
+    new, _ = step_tanks(
+        fleet, states, dt_s, enabled=np.array([relay_closed]), draw_l=np.array([max(0.0, draw_l_per_s) * dt_s])
+    )
+    conversion_j = float(new.energy_in_j[0] - new.heat_in_j[0])
     return replace(
         s,
-        temp_c=temp,
-        heating=heating,
-        element_on=t_on > 0,
-        energy_in_j=s.energy_in_j + p.power_w * t_on,
-        losses_j=s.losses_j + p.ua_w_per_k * (mean_t - p.ambient_c) * dt_s,
-        delivered_j=s.delivered_j + draw_k * (mean_t - p.cold_c) * dt_s,
+        temp_c=float(new.lower_c[0]),
+        heating=bool(new.heating[0]),
+        element_on=bool(new.element_on[0]),
+        energy_in_j=s.energy_in_j + float(new.energy_in_j[0]),
+        losses_j=s.losses_j + float(new.losses_j[0]) - conversion_j,
+        delivered_j=s.delivered_j + float(new.delivered_j[0]),
     )
 
 
-def _advance(t0: float, source_w: float, k: float, cap: float, dt: float) -> tuple[float, float]:
-    """Exact solution of ``C dT/dt = source - k T`` over ``dt``: (end temperature, time-mean temperature) [C]."""
-    if dt <= 0:
-        return t0, t0
-    eq = source_w / k
-    decay = math.exp(-k * dt / cap)
-    return eq + (t0 - eq) * decay, eq + (t0 - eq) * (cap / k) * (1 - decay) / dt
+def _fleet(p: TankParameters) -> TankFleet:
+    """The one-house, one-node fleet of a tank."""
+    return TankFleet(
+        volume_l=np.array([p.volume_l]),
+        power_w=np.array([p.power_w]),
+        efficiency=np.array([p.efficiency]),
+        setpoint_c=np.array([p.setpoint_c]),
+        deadband_k=np.array([p.deadband_k]),
+        ua_w_per_k=np.array([p.ua_w_per_k]),
+        ambient_c=np.array([p.ambient_c]),
+        cold_c=np.array([p.cold_c]),
+        two_node=np.array([False]),
+    )
 
 
 def draw_profile_l_per_s(hour_local: float, persons: int, rng: random.Random) -> float:
