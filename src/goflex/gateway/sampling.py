@@ -55,7 +55,7 @@ class SeriesRule:
             raise ValueError(f"period_s must be > 0, got {self.period_s}")
         if self.deadband is not None and not (math.isfinite(self.deadband) and self.deadband > 0):
             raise ValueError(f"deadband must be > 0 or None, got {self.deadband}")
-        if self.heartbeat_s < self.period_s:
+        if self.if_changing and self.heartbeat_s < self.period_s:
             raise ValueError(f"heartbeat_s ({self.heartbeat_s}) must be >= period_s ({self.period_s})")
         if not self.max_hold_s > 0:
             raise ValueError(f"max_hold_s must be > 0, got {self.max_hold_s}")
