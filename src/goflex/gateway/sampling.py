@@ -13,7 +13,7 @@ Every published series (one cloud.iO attribute) follows a :class:`SeriesRule`:
 
 Invariants (tests/unit/gateway/test_sampling.py, Hypothesis):
 
-1. two publications of a series are never closer than ``period_s`` unless the second one differs from the
+1. two publications of a series are never closer than ``period_s`` (to 1 us) unless the second one differs from the
    first by at least ``deadband`` (or it is the first publication);
 2. while a value is known and not older than ``max_hold_s``, a publication falls due at most ``period_s``
    after the previous one (or ``heartbeat_s`` for an unchanged ``if_changing`` series): :func:`due` returns it
@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass, replace
 
 Number = float | int | bool
+_EPS_S = 1e-6  # time comparisons tolerate float rounding (t0 + period - t0 may be a hair below period)
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,12 @@ def offer(rule: SeriesRule, state: SeriesState, t: float, value: Number) -> tupl
 def due(rule: SeriesRule, state: SeriesState, t: float) -> tuple[SeriesState, Number | None]:
     """A period tick at ``t`` [s]: publish the latest value if its period (or heartbeat) has elapsed."""
     value = state.latest
-    if value is None or t - state.latest_s > rule.max_hold_s:
+    if value is None or t - state.latest_s > rule.max_hold_s + _EPS_S:
         return state, None
     elapsed = t - state.published_s
-    if elapsed < rule.period_s:
+    if elapsed < rule.period_s - _EPS_S:
         return state, None
-    if rule.if_changing and not _changed(value, state.published) and elapsed < rule.heartbeat_s:
+    if rule.if_changing and not _changed(value, state.published) and elapsed < rule.heartbeat_s - _EPS_S:
         return state, None
     return _publish(state, t, value)
 
