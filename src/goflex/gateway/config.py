@@ -128,6 +128,7 @@ class GatewayConfig:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     twin: TwinConfig = field(default_factory=TwinConfig)
     control_period_s: float = 1.0
+    publish: Literal["update", "transaction"] = "update"
 
     @property
     def outbox_path(self) -> Path:
@@ -148,6 +149,7 @@ class _Gateway(_Strict):
     driver: Driver = Driver.HARDWARE
     data_dir: Path = Path("/var/lib/goflex-gateway")
     control_period_s: float = Field(default=1.0, gt=0, le=60)
+    publish: Literal["update", "transaction"] = "update"
     ambient_sensors: int = Field(default=1, ge=0, le=9)
     boiler_sensors: int = Field(default=1, ge=0, le=9)
     power_meters: int = Field(default=1, ge=0, le=3)  # seed 3.2.5.10: figure 1, 2 or 3
@@ -308,6 +310,7 @@ def parse_config(document: dict[str, Any], *, base_dir: Path | None = None) -> G
         driver=g.driver,
         data_dir=path(g.data_dir),
         control_period_s=g.control_period_s,
+        publish=g.publish,
         cloudio=CloudioConfig(
             broker=c.broker,
             ca_file=path(c.ca_file),

@@ -59,7 +59,7 @@ class GatewayStats:
         pushes: meter pushes received.
         readings: Z-Wave readings received.
         published: values handed to the endpoint (outbox).
-        publish_errors: values the endpoint refused (logged).
+        publish_errors: publications the endpoint refused (logged).
         commands: relay commands received.
     """
 
@@ -115,6 +115,9 @@ class Gateway:
         failsafe: fail-safe settings.
         sampling: rules per group (keys of :data:`goflex.gateway.config.DEFAULT_RULES`).
         control_period_s: how often the switch and link are checked and held values re-published [s].
+        publish: ``"update"``: one ``@update`` per attribute on the pilot's topics (seed 3.2.5.9; what
+            cloud.iO applications subscribe to; one outbox write each); ``"transaction"``: the values sampled
+            together in one ``@transaction`` (one outbox write: for fleets of simulated gateways).
         max_meter_skew_s: a push whose meter clock is further than this from the gateway's is stamped with the
             gateway's time [s] (ingest refuses timestamps in the future).
     """
@@ -133,7 +136,11 @@ class Gateway:
         sampling: Mapping[str, SeriesRule] | None = None,
         control_period_s: float = 1.0,
         max_meter_skew_s: float = 300.0,
+        publish: str = "update",
     ) -> None:
+        if publish not in ("update", "transaction"):
+            raise ValueError(f"publish must be 'update' or 'transaction', got {publish!r}")
+        self._transactions = publish == "transaction"
         self.name = name
         self._clock = clock
         self._relays = relays
@@ -175,6 +182,7 @@ class Gateway:
             failsafe=config.failsafe,
             sampling=config.sampling,
             control_period_s=config.control_period_s,
+            publish=config.publish,
         )
 
     def _path(self, node: str, obj: str, attribute: str = "datapoint") -> str:
@@ -327,12 +335,16 @@ class Gateway:
         if not items:
             return
         try:
-            self.endpoint.transaction(items, timestamp=t)
+            if self._transactions:
+                self.endpoint.transaction(items, timestamp=t)
+                self._counts["published"] += len(items)
+            else:
+                for path, value in items:
+                    self.endpoint.update(path, value, timestamp=t)
+                    self._counts["published"] += 1
         except CloudioError as exc:  # a bad value or a full disk must not stop the gateway
-            self._counts["publish_errors"] += len(items)
-            log.warning("gateway %s: could not publish %d value(s): %s", self.name, len(items), exc)
-            return
-        self._counts["published"] += len(items)
+            self._counts["publish_errors"] += 1
+            log.warning("gateway %s: could not publish %s: %s", self.name, [p for p, _ in items], exc)
 
 
 async def run_until_stopped(gateway: Gateway, *closers: Callable[[], object]) -> None:
