@@ -37,6 +37,7 @@ class TankHouse:
         room_c: room temperature [C].
         persons: occupants (hot-water draws).
         step_s: longest physics step [s].
+        initial_temp_c: the tank's temperature at start [C]; default: drawn within the thermostat band.
     """
 
     name: str
@@ -47,6 +48,7 @@ class TankHouse:
     room_c: float = 21.0
     persons: int = 3
     step_s: float = 10.0
+    initial_temp_c: float | None = None
     _rng: random.Random = field(init=False)
     _state: TankState = field(init=False)
     _time_s: float = field(init=False)
@@ -59,7 +61,8 @@ class TankHouse:
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        self._state = TankState(temp_c=self.tank.setpoint_c - self._rng.uniform(0, self.tank.deadband_k))
+        start_c = self.tank.setpoint_c - self._rng.uniform(0, self.tank.deadband_k)
+        self._state = TankState(temp_c=start_c if self.initial_temp_c is None else self.initial_temp_c)
         self._time_s = self.clock.time()
         self._import_wh = self._rng.uniform(3e6, 3e7)  # a meter that has run for years
 
