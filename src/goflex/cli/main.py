@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from goflex.common import GoflexError, setup_logging
 
 # Command groups, in the order ``goflex --help`` lists them. Each module defines ``register``.
-COMMAND_MODULES: tuple[str, ...] = ("demo_cmd", "pki_cmd", "broker_cmd", "serve_cmd", "history_cmd", "bench_cmd")
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo_cmd",
+    "twin_cmd",
+    "gateway_cmd",
+    "meter_cmd",
+    "pki_cmd",
+    "broker_cmd",
+    "serve_cmd",
+    "history_cmd",
+    "bench_cmd",
+)
 
 log = logging.getLogger("goflex.cli")
 

@@ -188,6 +188,9 @@ class TransportSettings:
         return cls(address, context, keepalive_s, timeout_s)
 
 
+PENDING_CALLS_WARNING = 64  # aiomqtt logs a warning when more calls than this await completion
+
+
 def make_client(
     settings: TransportSettings, *, identifier: str, will: aiomqtt.Will | None = None, clean_start: bool = True
 ) -> aiomqtt.Client:
@@ -202,6 +205,9 @@ def make_client(
         timeout=settings.timeout_s,
         tls_context=settings.ssl_context,
         clean_start=clean_start,
+        # The endpoint keeps up to 20 QoS 1 publishes in flight (endpoint_client._MAX_INFLIGHT); aiomqtt's
+        # default warns from 10 pending calls on, which would flood a healthy fleet's log.
+        pending_calls_threshold=PENDING_CALLS_WARNING,
     )
 
 

@@ -1,11 +1,13 @@
 """``goflex demo``: the pilot on embedded defaults, in one process (DESIGN.md 5.2).
 
 What runs: a private CA (created on first use in the demo directory), the embedded MQTT broker with mutual TLS
-and the endpoint ACL, the platform (ingest into SQLite + the HTTP API), and N simulated Direct Control houses,
-each a real cloud.iO endpoint with its own certificate and durable outbox, on a simulated clock running
-``speed`` times faster than real time. A small "operator" blocks one house's water heater through the API for
-an hour every three simulated hours, so the whole command loop (API -> ``@set`` -> gateway -> physics ->
-``@update`` -> history) is visible. A live summary is drawn on stderr.
+and the endpoint ACL, the platform (ingest into SQLite + the HTTP API), and a fleet of Direct Control houses of
+the pilot's mix (:func:`goflex.twin.fleet_generator.pilot_fleet`): each house is the twin's physics (boiler, heat
+pump or heaters, base load, PV) read by its own gateway program through emulated devices (CII frames on a
+pseudo-terminal, Z-Wave reports, relays), with its own certificate and durable outbox, on a simulated clock
+running ``speed`` times faster than real time. A small "operator" blocks one house's water heater through the
+API for an hour every three simulated hours, so the whole command loop (API -> ``@set`` -> gateway -> relay ->
+physics -> meter -> ``@update`` -> history) is visible. A live summary is drawn on stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,17 +27,14 @@ from rich.live import Live
 from rich.table import Table
 
 from goflex.broker.embedded import EmbeddedBroker, platform_authorizer, ssl_context_from_pki
-from goflex.cloudio.endpoint_client import Endpoint
-from goflex.cloudio.model import Attribute, AttributePath
 from goflex.common import SimClock
 from goflex.common.logs import RedactingFilter
-from goflex.demo.house import DemoHouse
-from goflex.gateway import HouseDevices, direct_control_model, endpoint_name
-from goflex.pki import CertificateAuthority, CertificateKind
 from goflex.serve import Platform
+from goflex.sim import FleetOptions, TwinFleet, prepare_pki
+from goflex.sim.runner import BROKER_IDENTITY
+from goflex.twin.fleet_generator import pilot_fleet
 
 log = logging.getLogger(__name__)
-BROKER_IDENTITY = "broker"
 OPERATOR_PERIOD_S = 3 * 3600.0  # simulated seconds between two blocking orders
 BLOCK_S = 3600.0  # how long the operator keeps the water heater off [simulated s]
 
@@ -45,7 +43,7 @@ BLOCK_S = 3600.0  # how long the operator keeps the water heater off [simulated 
 class DemoOptions:
     """Options of ``goflex demo``."""
 
-    houses: int = 5
+    houses: int = 20
     speed: float = 10.0
     hours: float | None = None
     port: int = 8080
@@ -54,70 +52,9 @@ class DemoOptions:
     seed: int = 1
 
 
-def prepare_pki(directory: Path, names: list[str]) -> Path:
-    """The demo CA with the broker's and every house's certificate (created once, reused afterwards)."""
-    pki = directory / "pki"
-    ca = CertificateAuthority.load(pki) if (pki / "ca.crt").is_file() else CertificateAuthority.init(pki)
-    if not (pki / f"{BROKER_IDENTITY}.crt").is_file():
-        ca.issue(BROKER_IDENTITY, CertificateKind.SERVER)
-    missing = [name for name in names if not (pki / f"{name}.crt").is_file()]
-    if missing:
-        ca.issue_many(missing, CertificateKind.ENDPOINT)
-    return pki
-
-
-class DemoFleet:
-    """The simulated houses and their endpoints."""
-
-    def __init__(self, options: DemoOptions, pki: Path, broker_url: str, clock: SimClock) -> None:
-        self.clock = clock
-        self.houses: list[DemoHouse] = []
-        self.endpoints: list[Endpoint] = []
-        for number in range(1, options.houses + 1):
-            name = endpoint_name(number)
-            house = DemoHouse.create(name, seed=options.seed * 1000 + number)
-            model = direct_control_model(name, HouseDevices(ambient_sensors=0, boiler_sensors=1, power_meters=1))
-            endpoint = Endpoint(
-                model,
-                broker=broker_url,
-                ca_file=pki / "ca.crt",
-                cert_file=pki / f"{name}.crt",
-                key_file=pki / f"{name}.key",
-                outbox_path=options.directory / "outbox" / f"{name}.db",
-                clock=clock,
-                on_set=self._on_set_for(house),
-            )
-            self.houses.append(house)
-            self.endpoints.append(endpoint)
-
-    def _on_set_for(self, house: DemoHouse) -> Callable[[AttributePath, Attribute], Awaitable[None]]:
-        async def on_set(path: AttributePath, attribute: Attribute) -> None:
-            if attribute.value is not None and house.command(path.objects[0], attribute.value):
-                self._endpoint(house.name).transaction(house.gateway_state())
-
-        return on_set
-
-    def _endpoint(self, name: str) -> Endpoint:
-        return next(e for e in self.endpoints if e.name == name)
-
-    async def run(self) -> None:
-        """Connect every house, report the relay states, then publish readings as they fall due."""
-        async with contextlib.AsyncExitStack() as stack:
-            for endpoint in self.endpoints:
-                await stack.enter_async_context(endpoint)
-            for house, endpoint in zip(self.houses, self.endpoints, strict=True):
-                endpoint.transaction(house.gateway_state())
-            while True:
-                now = self.clock.time()
-                for house, endpoint in zip(self.houses, self.endpoints, strict=True):
-                    for group in house.advance(now):
-                        endpoint.transaction(group, timestamp=now)
-                await asyncio.sleep(0.1)
-
-
-async def operator(api_url: str, password: str, house: str, clock: SimClock) -> None:
-    """Block ``house``'s water heater (relay 1) for an hour every three hours, through the HTTP API."""
-    path = f"{house}/gateway/relay1Control/parameter"
+async def operator(api_url: str, password: str, house: str, relay: int, clock: SimClock) -> None:
+    """Block ``house``'s ``relay`` (its water heater's) for an hour every three hours, through the HTTP API."""
+    path = f"{house}/gateway/relay{relay}Control/parameter"
     auth = httpx.BasicAuth("admin", password)
     async with httpx.AsyncClient(base_url=api_url, auth=auth, timeout=10) as client:
         await clock.sleep(600)
@@ -129,23 +66,30 @@ async def operator(api_url: str, password: str, house: str, clock: SimClock) -> 
                 await clock.sleep(hold)
 
 
-def _summary(fleet: DemoFleet, platform: Platform, broker: EmbeddedBroker, rate: float, api: str | None) -> Table:
+def _summary(fleet: TwinFleet, platform: Platform, broker: EmbeddedBroker, rate: float, api: str | None) -> Table:
     table = Table(title=f"goflex demo — simulated {fleet.clock.now():%Y-%m-%d %H:%M:%S} UTC (x{fleet.clock.speed:g})")
     table.add_column("what")
     table.add_column("value", justify="right")
-    online = sum(1 for e in fleet.endpoints if e.connected)
-    ingest = platform.ingest
-    stats = ingest.metrics.snapshot() if ingest is not None else None
-    table.add_row("houses online", f"{online} / {len(fleet.endpoints)}")
+    physics = fleet.summary()
+    stats = platform.ingest.metrics.snapshot() if platform.ingest is not None else None
+    table.add_row("houses online", f"{fleet.online()} / {physics.houses}")
+    table.add_row("values published by the gateways", f"{fleet.published():,}")
     table.add_row("values stored", f"{stats.stored if stats else 0:,}")
     table.add_row("values stored per second (real)", f"{rate:,.0f}")
     table.add_row("messages rejected", f"{stats.rejected if stats else 0:,}")
-    table.add_row("relays open (heating blocked)", str(sum(1 for h in fleet.houses if not h.relay1_closed)))
-    temps = [h.state.temp_c for h in fleet.houses]
+    table.add_row("relays open (heating blocked)", str(physics.relays_open))
     table.add_row(
-        "tank temperature min / mean / max [C]", f"{min(temps):.1f} / {sum(temps) / len(temps):.1f} / {max(temps):.1f}"
+        "tank temperature min / mean / max (C)",
+        f"{physics.tank_min_c:.1f} / {physics.tank_mean_c:.1f} / {physics.tank_max_c:.1f}",
     )
-    table.add_row("heaters on", str(sum(1 for h in fleet.houses if h.state.element_on)))
+    table.add_row(
+        "room temperature min / mean / max (C)",
+        f"{physics.room_min_c:.1f} / {physics.room_mean_c:.1f} / {physics.room_max_c:.1f}",
+    )
+    table.add_row(
+        "boilers heating / space heaters running", f"{physics.boilers_heating} / {physics.space_heaters_running}"
+    )
+    table.add_row("fleet load (kW) / outdoor (C)", f"{physics.total_power_w / 1000:.1f} / {physics.outdoor_c:.1f}")
     table.add_row("broker connections", str(broker.stats.connections))
     if api:
         table.add_row("API", api)
@@ -169,7 +113,8 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     directory = options.directory
     directory.mkdir(parents=True, exist_ok=True)
     _log_to_file(directory / "demo.log")
-    names = [endpoint_name(n) for n in range(1, options.houses + 1)]
+    specs = pilot_fleet(options.houses, seed=options.seed)
+    names = [spec.name for spec in specs]
     pki = await asyncio.to_thread(prepare_pki, directory, names)
     started = datetime.now(UTC)
     clock = SimClock(started, speed=options.speed)
@@ -194,12 +139,19 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             serve_api=options.web,
         )
         await platform.start()
-        fleet = DemoFleet(options, pki, broker_url, clock)
+        days = (options.hours or 24 * 30) / 24 + 1
+        fleet_options = FleetOptions(
+            broker_url=broker_url, pki_dir=pki, data_dir=directory, seed=options.seed, days=days
+        )
+        fleet = TwinFleet(specs, fleet_options, clock)
         api = platform.api_url if options.web else None
         tasks = [asyncio.create_task(fleet.run(), name="fleet")]
         if api is not None:
             password = (pki.parent / "admin-password.txt").read_text(encoding="utf-8").strip()
-            tasks.append(asyncio.create_task(operator(api, password, names[0], clock)))
+            # the first house with an electric water heater on a relay (seed 3.2.5.4 rule 5)
+            target = next((spec for spec in specs if spec.dhw_relay is not None), specs[0])
+            relay = target.dhw_relay or target.space_heating_relay or 1
+            tasks.append(asyncio.create_task(operator(api, password, target.name, relay, clock)))
         console.print(f"[bold]goflex demo[/]: {options.houses} houses, x{options.speed:g}, data and log in {directory}")
         if api:
             console.print(f"API: {api}/data/{names[0]}  (user admin, password in {pki.parent / 'admin-password.txt'})")
@@ -221,7 +173,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
 
 async def _live(
     *,
-    fleet: DemoFleet,
+    fleet: TwinFleet,
     platform: Platform,
     broker: EmbeddedBroker,
     api: str | None,
