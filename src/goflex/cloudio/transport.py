@@ -195,7 +195,7 @@ def make_client(
     settings: TransportSettings, *, identifier: str, will: aiomqtt.Will | None = None, clean_start: bool = True
 ) -> aiomqtt.Client:
     """An MQTT 5 client for ``settings`` (not yet connected: use ``async with``)."""
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         settings.broker.host,
         settings.broker.port,
         identifier=identifier,
@@ -205,10 +205,11 @@ def make_client(
         timeout=settings.timeout_s,
         tls_context=settings.ssl_context,
         clean_start=clean_start,
-        # The endpoint keeps up to 20 QoS 1 publishes in flight (endpoint_client._MAX_INFLIGHT); aiomqtt's
-        # default warns from 10 pending calls on, which would flood a healthy fleet's log.
-        pending_calls_threshold=PENDING_CALLS_WARNING,
     )
+    # The endpoint keeps up to 20 QoS 1 publishes in flight (endpoint_client._MAX_INFLIGHT); aiomqtt's default
+    # warns from 10 pending calls on, which would flood a healthy fleet's log.
+    client.pending_calls_threshold = PENDING_CALLS_WARNING
+    return client
 
 
 def publish_properties(user: dict[str, str] | None = None) -> Properties | None:
