@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     run.add_argument("--houses", type=_house_count, default=20, help="Direct Control houses (default 20)")
     run.add_argument("--speed", type=_positive, default=10.0, help="simulated seconds per second (default 10)")
     run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    run.add_argument("--hours", type=_positive, default=None, help="stop after H simulated hours")
+    run.add_argument("--hours", type=_positive, default=None, help="simulated hours, ending now (default 720: 30 days)")
     run.add_argument(
         "--broker",
         default=os.environ.get("GOFLEX_BROKER_URL", "mqtts://localhost:8883"),

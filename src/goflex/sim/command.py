@@ -1,4 +1,8 @@
-"""``goflex twin run``: a twin fleet against a running broker, with a status line per simulated quarter hour."""
+"""``goflex twin run``: a twin fleet against a running broker, with a status line per simulated quarter hour.
+
+The simulated run ends at the real "now": it starts ``--hours`` (default 30 days) in the past, so that an
+accelerated fleet never stamps values in the platform's future.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from goflex.common import ConfigError, SimClock
@@ -75,8 +79,11 @@ async def run_twin(options: TwinRunOptions) -> int:
     """Run the fleet until Ctrl-C or ``options.hours`` of simulated time; returns the exit code."""
     specs = load_fleet(options.fleet_file) if options.fleet_file else pilot_fleet(options.houses, seed=options.seed)
     await asyncio.to_thread(issue_house_certificates, options.pki_dir, [s.name for s in specs])
-    clock = SimClock(datetime.now(UTC), speed=options.speed)
-    days = (options.hours or 24 * 30) / 24 + 1
+    # The platform refuses values stamped in its future (ingest validation), and an accelerated clock would run
+    # ahead of it: the simulated run is placed so that it ends now, like a replay of the last hours.
+    hours = options.hours or 24 * 30
+    clock = SimClock(datetime.now(UTC) - timedelta(hours=hours), speed=options.speed)
+    days = hours / 24 + 1
     fleet = TwinFleet(
         specs,
         FleetOptions(
@@ -92,7 +99,7 @@ async def run_twin(options: TwinRunOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    end = clock.time() + options.hours * 3600 if options.hours else clock.time() + (days - 1) * 86400
+    end = clock.time() + hours * 3600
     print(f"goflex twin: {len(specs)} houses x{options.speed:g} -> {options.broker_url}", file=sys.stderr)
     task = asyncio.create_task(fleet.run(), name="fleet")
     try:
