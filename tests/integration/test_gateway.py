@@ -68,6 +68,7 @@ async def running_gateway(
     schedule: PushSchedule | None = None,
     sampling: dict[str, SeriesRule] | None = None,
     clock: SimClock | None = None,
+    backoff: Backoff | None = None,
 ) -> AsyncIterator[Rig]:
     broker.issue(name)
     clock = clock or SimClock(START, speed=speed)
@@ -87,7 +88,7 @@ async def running_gateway(
             outbox_path=tmp / f"{name}.outbox.db",
             clock=clock,
             on_set=on_set,
-            backoff=Backoff(0.5, 2.0),  # simulated seconds
+            backoff=backoff or Backoff(0.5, 2.0),  # simulated seconds
         )
 
     gateway = Gateway(

@@ -310,7 +310,9 @@ class Gateway:
         t = self._clock.time()
         issued = attribute.timestamp if attribute.timestamp is not None else t
         self._counts["commands"] += 1
-        self._state = on_command(self._state, self._policy, t, relay, Command(attribute.value, issued))
+        # A command that arrives proves the link is up, even before the next control tick has looked.
+        state = on_link(self._state, self._policy, t, self.endpoint.connected or self._state.link_up)
+        self._state = on_command(state, self._policy, t, relay, Command(attribute.value, issued))
         log.info("gateway %s: relay %d commanded %s", self.name, relay, "closed" if attribute.value else "open")
         self._apply(t)
 

@@ -1,0 +1,126 @@
+"""The gateway when the platform goes away (a broker of the test's own, killed with SIGKILL):
+
+* the fail-safe closes the relays once the link has been lost for the configured delay, not before, and the
+  platform's command (still valid) applies again when the link returns (seed 3.2.5.6);
+* a one-hour outage leaves no gap: the outbox back-fills the platform's history (ingest into SQLite) with every
+  sample of the outage, the ledger exact (reliability.md R2/R3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from goflex.cloudio.backoff import Backoff
+from goflex.common import SimClock
+from goflex.gateway.failsafe import Mode
+from goflex.gateway.sampling import SeriesRule
+from goflex.serve import Platform
+from goflex.store import HistoryRepository
+from goflex.twin.emulators import PushSchedule
+from tests.integration.mosquitto import MosquittoBroker
+from tests.integration.test_gateway import RELAY1, START, running_gateway, until
+
+pytestmark = [pytest.mark.fault, pytest.mark.mosquitto]
+
+LOSS_DELAY_S = 60.0
+TECHNICAL = "SmartMeterTechnical/obis_1_0_1_7_0_255_2/datapoint"
+_numbers = itertools.count(800)
+
+
+def fresh_name() -> str:
+    return f"goflex-dc-{next(_numbers):03d}"
+
+
+async def test_failsafe_closes_relays_after_the_loss_delay_and_the_valid_command_returns(
+    private_mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    broker = private_mosquitto
+    name = fresh_name()
+    api = broker.client("api")
+    async with running_gateway(broker, tmp_path, name=name, speed=20, loss_delay_s=LOSS_DELAY_S) as rig:
+        await until(lambda: rig.gateway.endpoint.connected, "the gateway to connect")
+        api.publish(f"@set/{name}/{RELAY1}", json.dumps({"timestamp": rig.clock.time(), "value": 0}).encode())
+        await until(lambda: rig.house.snapshot().relay_closed[0] is False, "relay 1 to open")
+        api.close()
+
+        broker.kill9()
+        lost_at = rig.clock.time()
+        await until(lambda: not rig.gateway.endpoint.connected, "the gateway to notice the loss")
+        await rig.clock.sleep(LOSS_DELAY_S / 2)
+        assert rig.house.snapshot().relay_closed[0] is False  # a short loss keeps the running block
+        await until(lambda: rig.house.snapshot().relay_closed[0] is True, "the fail-safe to close relay 1")
+        closed_after = rig.clock.time() - lost_at
+        assert LOSS_DELAY_S <= closed_after <= LOSS_DELAY_S + 5.0
+        assert rig.gateway.failsafe_state.mode is Mode.FAILSAFE
+        assert rig.house.tank_state.element_on is True  # heating enabled again
+
+        broker.start()
+        await until(lambda: rig.gateway.endpoint.connected, "the gateway to reconnect")
+        # The command is minutes old, well within its 2 h validity: it applies again.
+        await until(lambda: rig.house.snapshot().relay_closed[0] is False, "the valid command to apply again")
+        assert rig.gateway.failsafe_state.mode is Mode.AUTO
+
+
+async def test_one_hour_outage_is_backfilled_without_a_gap(private_mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    broker = private_mosquitto
+    name = fresh_name()
+    clock = SimClock(START, speed=400)
+    platform = Platform(
+        db_url=f"sqlite:///{tmp_path / 'goflex.db'}",
+        broker_url=f"mqtts://{broker.host}:{broker.port}",
+        pki_dir=broker.pki_dir,
+        clock=clock,
+        serve_api=False,
+        admin_password="fault-test-password",
+    )
+    await platform.start()
+    period_s = 60.0  # the Technical push and sampling period of this test (fewer messages, same mechanism)
+    try:
+        async with running_gateway(
+            broker,
+            tmp_path,
+            name=name,
+            speed=400,
+            clock=clock,
+            loss_delay_s=7200.0,  # not what this test is about
+            # Reconnect attempts in simulated seconds: at x400 a short backoff would be a busy loop of TLS connects.
+            backoff=Backoff(5.0, 60.0),
+            publish="transaction",
+            schedule=PushSchedule(technical_s=period_s, energy_s=300.0, billing_s=86_400.0),
+            sampling={"technical": SeriesRule(period_s=period_s, max_hold_s=3 * period_s)},
+        ) as rig:
+            endpoint = rig.gateway.endpoint
+            await until(lambda: endpoint.connected, "the gateway to connect")
+            assert platform.db is not None
+            history = HistoryRepository(platform.db)
+            await until(lambda: bool(history.ledger_max(name)), "the first values stored")
+
+            broker.kill9()
+            outage_start = rig.clock.time()
+            await rig.clock.sleep(3600.0)
+            outage_end = rig.clock.time()
+            assert endpoint.stats().backlog > 60  # an hour of readings waits in the outbox
+            broker.start()
+
+            def complete() -> bool:
+                stats = endpoint.stats()
+                published = endpoint.outbox.next_seq - 1
+                return stats.backlog == 0 and history.ledger_seqs(name, 1, published) == list(range(1, published + 1))
+
+            await until(complete, "the back-fill to complete, ledger exact", timeout_s=60)
+            since = datetime.fromtimestamp(outage_start - 2 * period_s, UTC)
+            until_ = datetime.fromtimestamp(outage_end + 2 * period_s, UTC)
+            points = history.query(name, f"{name}/{TECHNICAL}", since, until_, limit=10_000)
+    finally:
+        await platform.stop()
+    times = [p.time.timestamp() for p in points]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) >= (outage_end - outage_start) / period_s  # every sample of the hour
+    # A lost sample would leave a hole of two periods; what remains is the simulation's jitter (x400: a few ms
+    # of real time in an fsync are seconds of simulated time).
+    assert max(gaps) < 1.5 * period_s
