@@ -154,6 +154,7 @@ class Gateway:
         self._declare_series(devices, {**DEFAULT_RULES, **(sampling or {})})
         self._state = FailSafeState.initial(clock.time())
         self._driven: list[bool | None] = [None, None]
+        self._readback = (True, True)
         self._reported: dict[str, bool] = {}
         self._stop = asyncio.Event()
         self._counts = dict.fromkeys(("pushes", "readings", "published", "publish_errors", "commands"), 0)
@@ -317,19 +318,27 @@ class Gateway:
         self._apply(t)
 
     def _apply(self, t: float) -> None:
-        """Drive the relays to the fail-safe's outputs and report what changed (Appendix 4.1.7)."""
+        """Drive the relays to the fail-safe's outputs and report what changed (Appendix 4.1.7).
+
+        The relays' positions are read back only after they were driven: they change only then, and reading a
+        board (or a simulated house's snapshot) at every control tick would cost a fleet of gateways dearly.
+        """
+        drove = False
         for i, closed in enumerate(self._state.relays):
             if self._driven[i] != closed:
                 self._relays.set_relay(i + 1, closed)
                 self._driven[i] = closed
+                drove = True
+        if drove or not self._reported:
+            self._readback = (self._relays.relay_closed(1), self._relays.relay_closed(2))
         status = {
-            "relay1State": self._relays.relay_closed(1),
-            "relay2State": self._relays.relay_closed(2),
+            "relay1State": self._readback[0],
+            "relay2State": self._readback[1],
             "switchState": self._state.switch_auto,  # Appendix 4.1.7: auto 1 / manual 0
         }
         changed = [(self._path("gateway", k), v) for k, v in status.items() if self._reported.get(k) != v]
         if changed:
-            self._publish([(p, v) for p, v in changed], t)
+            self._publish(changed, t)
             self._reported.update(status)
             log.info("gateway %s: %s (mode %s)", self.name, status, self._state.mode)
 
