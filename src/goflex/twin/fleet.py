@@ -36,12 +36,15 @@ from goflex.twin.meter_registers import (
 )
 from goflex.twin.signals import HousePort, HouseSnapshot
 from goflex.twin.solar import PvFleet
+from goflex.twin.space_heating import MAX_SUBSTEP_S as ROOM_SUBSTEP_S
 from goflex.twin.space_heating import SpaceHeatingStates, step_space_heating
+from goflex.twin.tank import MAX_SUBSTEP_S as TANK_SUBSTEP_S
 from goflex.twin.tank import TankStates, step_tanks
 from goflex.twin.weather import Weather
 
 F64 = NDArray[np.float64]
 DHW_REFERENCE_C = 60.0
+MAX_STEP_S = 300.0  # longest grid step: a third of the 15-min settlement period (seed 3.3)
 
 
 class FleetError(ValueError):
@@ -86,7 +89,8 @@ class FleetPhysics:
         specs: the houses.
         start: simulated start (aware).
         seed: random seed (everything is deterministic for a seed).
-        dt_s: grid step [s], in (0, 60].
+        dt_s: grid step [s], in (0, 300]: up to 60 s for gateways (sensors sample every minute), longer only for
+            territory studies (thermostats then act once per step; every balance stays exact).
         days: horizon of the environment (weather, PV, base load) [d].
         detailed: synthesise meters, clamps and voltages (off for territory studies).
 
@@ -104,8 +108,8 @@ class FleetPhysics:
         days: float = 31.0,
         detailed: bool = True,
     ) -> None:
-        if not specs or start.tzinfo is None or not 0 < dt_s <= 60:
-            raise FleetError("a fleet needs houses, an aware start and 0 < dt_s <= 60")
+        if not specs or start.tzinfo is None or not 0 < dt_s <= MAX_STEP_S:
+            raise FleetError(f"a fleet needs houses, an aware start and 0 < dt_s <= {MAX_STEP_S:g}")
         self.specs = tuple(specs)
         self.dt_s = float(dt_s)
         self.start_s = start.timestamp()
@@ -216,6 +220,7 @@ class FleetPhysics:
                 enabled=enabled & ~busy,
                 t_out_c=t_out,
                 gains_w=gains[lay.sh_house],
+                max_substep_s=max(ROOM_SUBSTEP_S, dt),
             )
             sh[lay.sh_house] = p_sh
         self.load_w = np.stack([base, dhw, sh, pv], axis=1)
@@ -244,6 +249,7 @@ class FleetPhysics:
             enabled=closed[lay.tank_house, lay.tank_relay],
             draw_l=draw_l,
             heat_source_efficiency=efficiency,
+            max_substep_s=max(TANK_SUBSTEP_S, dt),
         )
         return p
 

@@ -15,7 +15,7 @@ territory has the seed's mean installed power of 7.2 kW per receiver (84 MW).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -209,16 +209,26 @@ def _powers(count: int, total_w: float, rng: np.random.Generator, sd: float = 0.
     return [float(p) for p in np.maximum(np.round(raw / raw.sum() * total_w / 50.0) * 50.0, 500.0)]
 
 
-def territory_fleet(*, seed: int, receivers: int = 11_687) -> list[HouseSpec]:
+TERRITORY_RECEIVERS: Final = 11_687  # ESR ripple-control receivers (seed 2.2.1)
+
+
+def territory_fleet(*, seed: int, receivers: int = TERRITORY_RECEIVERS) -> list[HouseSpec]:
     """ESR's territory: one house per ripple-control receiver (see the module docstring for the assumptions).
 
     Args:
         seed: random seed.
-        receivers: number of houses (>= the 2,592 houses that carry the registered loads).
+        receivers: number of houses (>= 1). Fewer than the territory's 11,687 gives a uniform random sample of
+            the territory (the same mix, scaled down); more adds unregistered receivers.
 
     Raises:
-        ValueError: fewer receivers than registered houses.
+        ValueError: ``receivers`` < 1.
     """
+    if receivers < 1:
+        raise ValueError(f"{receivers} receivers: need at least one")
+    if receivers < TERRITORY_RECEIVERS:
+        whole = territory_fleet(seed=seed, receivers=TERRITORY_RECEIVERS)
+        picked = np.sort(np.random.default_rng([seed, 0x5A3]).choice(len(whole), size=receivers, replace=False))
+        return [replace(whole[j], number=i + 1) for i, j in enumerate(picked)]
     rng = np.random.default_rng([seed, 0x7E11])
     n_hp, hp_w = REGISTERED_HEAT_PUMPS
     n_heat, heat_w = REGISTERED_HEATERS

@@ -234,6 +234,7 @@ def step_space_heating(
     enabled: BoolArray,
     t_out_c: FloatArray | float,
     gains_w: FloatArray | float,
+    max_substep_s: float = MAX_SUBSTEP_S,
 ) -> tuple[SpaceHeatingStates, FloatArray]:
     """Advance all buildings and heaters by ``dt_s`` seconds.
 
@@ -244,6 +245,8 @@ def step_space_heating(
         enabled: relay closed (True) or open (heater blocked), shape ``(n,)``, constant over the step.
         t_out_c: outdoor temperature over the step [C].
         gains_w: internal and solar gains into the room over the step [W].
+        max_substep_s: longest sub-step [s]: how often the thermostats look at the room (territory studies
+            settle per 15 min and may take 300 s; the balance stays exact, only switching is coarser).
 
     Returns:
         The new state and the mean electric power of each heater over the step [W].
@@ -254,7 +257,8 @@ def step_space_heating(
     check_step(dt_s)
     n = fleet.n
     t_out, gains = as_column(t_out_c, n), as_column(gains_w, n)
-    n_sub = max(1, math.ceil(dt_s / MAX_SUBSTEP_S - 1e-9))
+    check_step(max_substep_s)
+    n_sub = max(1, math.ceil(dt_s / max_substep_s - 1e-9))
     h = dt_s / n_sub
     net = fleet.network
     t_in, t_env, calling, on, since = state.t_in_c, state.t_env_c, state.calling, state.on, state.since_switch_s

@@ -224,6 +224,7 @@ def step_tanks(
     enabled: BoolArray,
     draw_l: FloatArray,
     heat_source_efficiency: FloatArray | None = None,
+    max_substep_s: float = MAX_SUBSTEP_S,
 ) -> tuple[TankStates, FloatArray]:
     """Advance all tanks by ``dt_s`` seconds.
 
@@ -235,6 +236,8 @@ def step_tanks(
         draw_l: hot water drawn during the step [L] (>= 0; drawn at a constant rate over the step).
         heat_source_efficiency: heat per electric energy [-], replacing ``fleet.efficiency`` (e.g. the COP of a
             heat-pump water heater at this step's conditions); ``power_w`` stays the electric power.
+        max_substep_s: longest sub-step [s]: how often the thermostat and the layer mixing act (territory
+            studies may take 300 s; the balance stays exact, the cut-in of the element is at most this late).
 
     Returns:
         The new state and the mean electric power of each tank over the step [W].
@@ -243,7 +246,8 @@ def step_tanks(
         ValueError: if ``dt_s`` is not positive and finite.
     """
     check_step(dt_s)
-    n_sub = max(1, math.ceil(dt_s / MAX_SUBSTEP_S - 1e-9))
+    check_step(max_substep_s)
+    n_sub = max(1, math.ceil(dt_s / max_substep_s - 1e-9))
     h = dt_s / n_sub
     eff = fleet.efficiency if heat_source_efficiency is None else heat_source_efficiency
     c = _Coefficients.of(fleet, np.maximum(draw_l, 0.0) * RHO_CP_J_PER_L_K / dt_s, eff * fleet.power_w)

@@ -90,7 +90,7 @@ def simulate_territory(
     *,
     start: datetime,
     days: float,
-    dt_s: float = 60.0,
+    dt_s: float = 300.0,
     seed: int,
     relay_schedule: Sequence[RelayBlock] | None = None,
     workers: int = 1,
@@ -105,7 +105,7 @@ def simulate_territory(
         specs: the houses (e.g. :func:`goflex.twin.fleet_generator.territory_fleet`).
         start: start (aware; the quarter hours are counted from it).
         days: duration [d] (> 0).
-        dt_s: physics step [s], dividing 900 s.
+        dt_s: physics step [s], dividing 900 s (300 s by default: thermostats act every 5 min; 60 s is finer).
         seed: random seed.
         relay_schedule: relay blocks (relays closed otherwise); they act on whole quarter hours.
         workers: processes (>= 1).

@@ -46,3 +46,28 @@ def test_workers_split_the_fleet_and_add_up() -> None:
     assert two.total_w.shape == one.total_w.shape == (24,)
     # same weather, same houses: the fleets differ only in per-house random draws
     assert abs(two.total_w.sum() / one.total_w.sum() - 1.0) < 0.25
+
+
+def test_five_minute_steps_give_the_same_energies_as_one_minute_steps() -> None:
+    # The territory mode steps 300 s by default (thermostats act every 5 min): what DOMS studies read, the
+    # energy per part and the shape of a rebound, must not depend on it.
+    specs = territory_fleet(seed=5, receivers=400)
+    block = boiler_block(specs, share=0.5, start=START + timedelta(hours=17), end=START + timedelta(hours=19), seed=3)
+    fine = simulate_territory(specs, start=START, days=1, dt_s=60.0, seed=4, relay_schedule=[block])
+    coarse = simulate_territory(specs, start=START, days=1, dt_s=300.0, seed=4, relay_schedule=[block])
+    for part in ("total_w", "base_w", "dhw_w", "space_heating_w", "pv_w"):
+        a, b = getattr(fine, part).sum(), getattr(coarse, part).sum()
+        assert abs(b - a) <= 0.03 * abs(a) + 1e-9, part
+    hourly_fine = fine.dhw_w.reshape(-1, 4).mean(axis=1)
+    hourly_coarse = coarse.dhw_w.reshape(-1, 4).mean(axis=1)
+    assert hourly_coarse[19] > 1.5 * hourly_coarse[16]  # the rebound is there in both
+    assert np.abs(hourly_coarse - hourly_fine).max() <= 0.15 * hourly_fine.max()
+
+
+def test_a_smaller_territory_is_a_sample_of_the_whole_one() -> None:
+    whole = territory_fleet(seed=2)
+    sample = territory_fleet(seed=2, receivers=1000)
+    assert [s.number for s in sample] == list(range(1, 1001))
+    share = sum(s.space_heating is Technology.HEAT_PUMP for s in sample) / len(sample)
+    whole_share = sum(s.space_heating is Technology.HEAT_PUMP for s in whole) / len(whole)
+    assert abs(share - whole_share) < 0.03
