@@ -261,11 +261,22 @@ def _figures(options: TwinBenchOptions, fleet: dict[str, Any], window: _Window, 
         "cpu_seconds": {**cpu, "total": round(cpu_total, 2)},
         "cores_used": round(cores, 2),
         "houses_per_core_realtime": round(options.houses * options.speed / cores, 1) if cores else None,
+        # what the CPU time bought, counting only the meter pushes that got through (= the figure above if kept up)
+        "houses_per_core_realtime_effective": round(options.houses * options.speed * min(1.0, push_ratio) / cores, 1)
+        if cores
+        else None,
+        "fleet_cpu_ms_per_value": _per_value(cpu["fleet"], fleet["published_in_window"]),
+        "ingest_cpu_ms_per_value": _per_value(cpu["ingest"], stored1 - stored0),
         "house_days_per_s": round(options.houses * sim / 86400.0 / wall, 5) if wall else None,
         "kept_up": kept_up,
         "connect_seconds": fleet["connect_seconds"],
         "all_connected": fleet["connected"],
     }
+
+
+def _per_value(cpu_s: float, values: int) -> float | None:
+    """CPU milliseconds per value [ms]."""
+    return round(1000.0 * cpu_s / values, 3) if values else None
 
 
 def detailed_physics(options: TwinBenchOptions) -> dict[str, Any]:

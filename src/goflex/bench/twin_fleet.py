@@ -123,11 +123,11 @@ async def run(cfg: dict[str, Any]) -> dict[str, Any]:
     drain_t0 = time.monotonic()
     drained = await _wait(lambda: backlog(fleet) == 0, cfg["drain_seconds"])
     drain_s = time.monotonic() - drain_t0
-    end = Counters.of(fleet)
-    left = backlog(fleet)
     for h in fleet.houses:
         await h.gateway.stop()
     await asyncio.gather(*gateways, return_exceptions=True)
+    end = Counters.of(fleet)  # after the stop: what a gateway published while stopping counts too
+    left = backlog(fleet)
     for h in fleet.houses:
         with contextlib.suppress(OSError):
             h.meter.close()
