@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -72,4 +73,20 @@ async def test_cancelled_and_finished_sleepers_leave_no_trace() -> None:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await clock.sleep(5)
+    assert clock.pending_sleepers == 0
+
+
+async def test_a_long_simulation_does_not_pile_up_finished_sleepers() -> None:
+    # A fleet's tasks sleep and wake millions of times: finished sleepers must not accumulate in the heap.
+    clock = SimClock(START, speed=100_000)
+    for _ in range(20):
+        await asyncio.gather(*(clock.sleep(0.5) for _ in range(100)))
+    assert clock.pending_sleepers == 0
+    assert len(clock._sleepers) <= 2 * 100  # compacted, not 2,000 entries
+    waiting = asyncio.create_task(clock.sleep(3600))
+    await asyncio.sleep(0.01)
+    assert clock.pending_sleepers == 1
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
     assert clock.pending_sleepers == 0
