@@ -167,7 +167,7 @@ async def test_appendix_4_topics_exactly(
     expected = expected_topics(name)
     assert len(expected) == 25  # 2 technical + 6 energy + 4 billing + 1 + 1 + 8 HEM + 3 gateway states
     try:
-        async with running_gateway(mosquitto, tmp_path, name=name, speed=120) as rig:
+        async with running_gateway(mosquitto, tmp_path, name=name, speed=240) as rig:
 
             def all_seen() -> bool:
                 return expected <= {t for t, _ in platform_client.received(f"@update/{name}/")}

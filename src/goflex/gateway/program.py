@@ -14,7 +14,6 @@ is watched by the event loop), so a fleet runner can run hundreds in one process
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from goflex.cloudio.endpoint_client import Endpoint, SetHandler
 from goflex.cloudio.errors import CloudioError
 from goflex.cloudio.model import Attribute, AttributePath, Value
 from goflex.common import Clock
+from goflex.dlms import Push
 from goflex.gateway.config import DEFAULT_RULES, GatewayConfig
 from goflex.gateway.datamodel import POWER_METER_OBJECTS, HouseDevices
 from goflex.gateway.drivers import MeterSource, RelayBoard, ZWaveSource
@@ -39,6 +39,7 @@ from goflex.gateway.failsafe import (
 )
 from goflex.gateway.meter_groups import METER_SERIES, meter_values
 from goflex.gateway.sampling import Sampler, SeriesRule
+from goflex.twin.emulators.readings import DeviceReading
 
 log = logging.getLogger(__name__)
 
@@ -271,36 +272,48 @@ class Gateway:
 
     async def _meter_loop(self, meter: MeterSource) -> None:
         async for push in meter.pushes():
-            self._counts["pushes"] += 1
-            now = self._clock.time()
-            t = push.time.timestamp()
-            if abs(t - now) > self._max_skew:
-                log.warning("gateway %s: meter clock off by %.0f s; using the gateway's", self.name, t - now)
-                t = now
-            items: list[tuple[str, Value]] = []
-            for series, value in meter_values(push.values):
-                key = self._path(series.node, series.obj)
-                out = self._sampler.offer(key, t, value)
-                if out is not None:
-                    items.append((key, out))
-            self._publish(items, t)
+            self.on_push(push)
 
     async def _zwave_loop(self, zwave: ZWaveSource) -> None:
         async for batch in zwave.readings():
-            t = self._clock.time()  # Z-Wave reports carry no time: stamped on reception
-            items: dict[str, Value] = {}
-            for reading in batch:
-                self._counts["readings"] += 1
-                key = self._path(reading.node, reading.obj)
-                if key not in self._sampler:
-                    if key not in self._unknown:
-                        self._unknown.add(key)
-                        log.warning("gateway %s: reading of an undeclared device %s ignored", self.name, key)
-                    continue
-                out = self._sampler.offer(key, t, reading.value)
-                if out is not None:
-                    items[key] = out
-            self._publish(list(items.items()), t)
+            self.on_readings(batch)
+
+    def on_push(self, push: Push) -> None:
+        """A smart-meter push: offer its published values to the sampler and publish what is due.
+
+        The push's time (the meter's clock) stamps the values, unless it is further than ``max_meter_skew_s``
+        from the gateway's clock.
+        """
+        self._counts["pushes"] += 1
+        now = self._clock.time()
+        t = push.time.timestamp()
+        if abs(t - now) > self._max_skew:
+            log.warning("gateway %s: meter clock off by %.0f s; using the gateway's", self.name, t - now)
+            t = now
+        items: list[tuple[str, Value]] = []
+        for series, value in meter_values(push.values):
+            key = self._path(series.node, series.obj)
+            out = self._sampler.offer(key, t, value)
+            if out is not None:
+                items.append((key, out))
+        self._publish(items, t)
+
+    def on_readings(self, batch: Sequence[DeviceReading]) -> None:
+        """Z-Wave readings received together: stamped with the gateway's clock (Z-Wave reports carry no time)."""
+        t = self._clock.time()
+        items: dict[str, Value] = {}
+        for reading in batch:
+            self._counts["readings"] += 1
+            key = self._path(reading.node, reading.obj)
+            if key not in self._sampler:
+                if key not in self._unknown:
+                    self._unknown.add(key)
+                    log.warning("gateway %s: reading of an undeclared device %s ignored", self.name, key)
+                continue
+            out = self._sampler.offer(key, t, reading.value)
+            if out is not None:
+                items[key] = out
+        self._publish(list(items.items()), t)
 
     # -- relays, commands, publication -------------------------------------------------------------------------
 
@@ -356,15 +369,3 @@ class Gateway:
         except CloudioError as exc:  # a bad value or a full disk must not stop the gateway
             self._counts["publish_errors"] += 1
             log.warning("gateway %s: could not publish %s: %s", self.name, [p for p, _ in items], exc)
-
-
-async def run_until_stopped(gateway: Gateway, *closers: Callable[[], object]) -> None:
-    """Run ``gateway``, then call ``closers`` (release hardware, close emulators) whatever happens."""
-    try:
-        await gateway.run()
-    finally:
-        for close in closers:
-            with contextlib.suppress(Exception):
-                result = close()
-                if asyncio.iscoroutine(result):
-                    await result
