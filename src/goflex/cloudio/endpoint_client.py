@@ -163,6 +163,9 @@ class Endpoint:
             check_hostname=check_hostname,
         )
         self._model = model
+        # Latest Status/Measure values not yet folded into the model: rebuilding the frozen model on every
+        # reading costs more than the rest of the publication; the model needs them only for @online.
+        self._latest: dict[AttributePath, Attribute] = {}
         self.name = model.name
         self._clock = clock
         self.topic_form = topic_form
@@ -198,6 +201,11 @@ class Endpoint:
     @property
     def model(self) -> EndpointModel:
         """The current data model, with the latest values."""
+        if self._latest:
+            model = self._model
+            for path, attribute in self._latest.items():
+                model = model.replace_attribute(path, attribute)
+            self._model, self._latest = model, {}
         return self._model
 
     @property
@@ -231,7 +239,7 @@ class Endpoint:
         """
         path, attribute = self._prepare(path, value, timestamp)
         seq = self._enqueue(Topic.update(path), encode_attribute(attribute, self.fmt))
-        self._model = self._model.replace_attribute(path, attribute)
+        self._latest[path] = attribute
         return seq
 
     def transaction(self, items: Sequence[tuple[AttributePath | str, Value]], timestamp: float | None = None) -> int:
@@ -248,7 +256,7 @@ class Endpoint:
         payload = encode_transaction(prepared, self.fmt)
         seq = self._enqueue(Topic.transaction(self.name), payload)
         for path, attribute in prepared:
-            self._model = self._model.replace_attribute(path, attribute)
+            self._latest[path] = attribute
         return seq
 
     def stats(self) -> EndpointStats:
@@ -380,7 +388,7 @@ class Endpoint:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         online = build_topic(Topic.online(self.name))
-        await client.publish(online, encode_endpoint(self._model, self.fmt), qos=1, retain=True)
+        await client.publish(online, encode_endpoint(self.model, self.fmt), qos=1, retain=True)
         for topic in (self._set_topic, self._ack_topic):
             codes = await client.subscribe(topic, qos=1)
             if any(getattr(code, "is_failure", False) for code in codes):
