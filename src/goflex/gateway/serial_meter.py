@@ -6,8 +6,8 @@ can share one process in the twin. Bytes go to :class:`goflex.dlms.PushDecoder`,
 never raises.
 
 An unplugged adapter (or a closed pseudo-terminal in the twin) shows as a read error or as a readable port that
-returns no data; the meter then reopens the device with capped, jittered backoff until it is back, with a fresh
-decoder (a half-received push from before the break must not be glued to the next bytes).
+returns no data (end of file); the meter then reopens the device with capped, jittered backoff until it is back,
+with a fresh decoder (a half-received push from before the break must not be glued to the next bytes).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -131,11 +132,16 @@ class SerialMeter:
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
 
         def readable() -> None:
+            # The loop already knows the descriptor is readable and the port is non-blocking, so read it
+            # directly: pyserial's read() would select() again, and select() refuses descriptors >= 1024, which
+            # a fleet of simulated gateways in one process reaches (docs/benchmarks.md).
             try:
-                data = port.read(_READ_SIZE)
-            except (serial.SerialException, OSError):
-                data = b""  # unplugged: pyserial reports "readiness to read but returned no data" or EIO
-            if not data:
+                data = os.read(fd, _READ_SIZE)
+            except BlockingIOError:
+                return  # a spurious wake-up: nothing yet
+            except OSError:
+                data = b""  # unplugged: EIO (a pty whose other side closed, a USB adapter gone)
+            if not data:  # readable with no data: end of file, the device went away
                 loop.remove_reader(fd)
                 chunks.put_nowait(None)
             else:

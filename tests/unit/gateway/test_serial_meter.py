@@ -8,6 +8,8 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from goflex.cloudio.backoff import Backoff
 from goflex.common import SimClock
 from goflex.dlms import Push
@@ -112,3 +114,29 @@ async def eventually(check: object, timeout_s: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+async def test_descriptors_beyond_select_range_still_read() -> None:
+    # A fleet of simulated gateways in one process holds thousands of descriptors; select() refuses those
+    # >= 1024 (docs/benchmarks.md), so the meter must not depend on it.
+    import resource  # noqa: PLC0415
+
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"RLIMIT_NOFILE {soft} is below what this test needs")
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+    try:
+        clock = SimClock(START, speed=50)
+        house = TankHouse("goflex-dc-001", clock)
+        with E450Emulator(house, clock, pace=False) as meter_twin:
+            reader = SerialMeter(meter_twin.device, clock=clock)
+
+            async def push_one() -> Push:
+                await asyncio.sleep(0.05)
+                return await meter_twin.push_now()
+
+            sent, received = await asyncio.gather(push_one(), collect(reader, 1))
+    finally:
+        for fd in fillers:
+            os.close(fd)
+    assert received == [sent]
