@@ -22,10 +22,11 @@ async def test_small_twin_bench_keeps_up_and_reports_every_figure() -> None:
         houses=3,
         speed=20.0,
         seconds=8.0,
-        territory_houses=2600,  # just above the territory's 2,592 houses with registered loads
+        territory_houses=1000,  # a sample of the territory
         territory_days=0.25,
         physics_days=0.1,
         drain_seconds=15.0,
+        shards=2,  # two fleet processes (houses 1 and 3 in one, 2 in the other): their figures add up
     )
 
     result = await bench_twin(options)
@@ -55,6 +56,7 @@ async def test_small_twin_bench_keeps_up_and_reports_every_figure() -> None:
     detailed, territory = result["physics_detailed"], result["territory"]
     assert detailed["houses"] == 3
     assert detailed["house_days_per_s"] > 0
-    assert territory["houses"] == 2600
+    assert stack["fleet_processes"] == 2
+    assert territory["houses"] == 1000
     assert territory["house_days_per_s"] > detailed["house_days_per_s"]
     assert result["speedup_territory_vs_full_stack"] > 1

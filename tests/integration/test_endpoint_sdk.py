@@ -218,6 +218,27 @@ async def test_online_is_retained_and_updates_carry_their_sequence(
     ]
 
 
+async def test_update_many_sends_one_update_per_attribute_and_online_carries_the_latest_values(
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "sdk-dc-002"
+    state = AttributePath(name, "gateway", ("relay1State",), "datapoint")
+    async with make_endpoint(mosquitto, name, tmp_path) as ep:
+        await ep.wait_connected(10)
+        await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+        await asyncio.sleep(0.2)
+        assert ep.update_many([(power(name), 10.0), (state, False)], timestamp=1.7e9) == [1, 2]
+        with pytest.raises(RejectedPayload):
+            ep.update_many([(power(name), 11.0), (relay(name), True)])  # a parameter: nothing is stored
+        assert ep.outbox.next_seq == 3
+        await watcher.wait_for(lambda seen: len([m for m in seen if m.topic.startswith("@update/")]) == 2)
+        # The model the endpoint announces (@online after a reconnect) holds the latest values.
+        assert ep.model.attribute(power(name)).value == 10.0
+        assert ep.model.attribute(state).value is False
+    updates = watcher.of("@update/")
+    assert [(m.topic.split("/")[3], m.seq) for m in updates] == [("powerMeter-1", 1), ("gateway", 2)]
+
+
 async def set_command(watcher: Watcher, path: AttributePath, value: object, timestamp: float) -> None:
     attribute = f'{{"constraint":"Parameter","type":"Boolean","timestamp":{timestamp},"value":{value}}}'
     await watcher.commander.publish(f"@set/{path.long()}", attribute.encode(), qos=1)

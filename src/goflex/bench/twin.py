@@ -76,6 +76,8 @@ class TwinBenchOptions:
     connect_seconds: float = 60.0
     keep: bool = False
     profile: Path | None = None
+    publish: str = "update"
+    shards: int = 1
 
 
 def _prepare(root: Path, names: list[str]) -> tuple[Path, Path, int]:
@@ -120,30 +122,62 @@ class _Window:
         self.marks[event] = (time.monotonic(), cpu_seconds(), cpu_seconds(self.broker_pid), stored)
 
 
-async def _run_fleet(config: dict[str, Any], window: _Window) -> dict[str, Any]:
-    """Start the fleet process, mark the window on its events, return its figures."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "goflex.bench.twin_fleet",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert process.stdin is not None
-    assert process.stdout is not None
-    process.stdin.write(json.dumps(config).encode())
-    process.stdin.close()
-    result: dict[str, Any] = {}
-    while line := await process.stdout.readline():
-        record = json.loads(line)
-        if "event" in record:
-            await window.mark(record["event"])
-            print(f"bench twin: fleet {record['event']}", file=sys.stderr)
+async def _run_fleet(config: dict[str, Any], window: _Window, shards: int) -> dict[str, Any]:
+    """Start ``shards`` fleet processes, open the window when all are connected, return their summed figures."""
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "goflex.bench.twin_fleet",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(shards)
+    ]
+    for shard, process in enumerate(processes):
+        assert process.stdin is not None
+        process.stdin.write(json.dumps({**config, "shard": shard, "shards": shards}).encode() + b"\n")
+        await process.stdin.drain()
+
+    async def next_record(process: asyncio.subprocess.Process) -> dict[str, Any]:
+        assert process.stdout is not None
+        line = await process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a fleet process ended early (exit code {await process.wait()})")
+        record: dict[str, Any] = json.loads(line)
+        return record
+
+    for event in ("connected", "started", "cut"):
+        records = await asyncio.gather(*(next_record(p) for p in processes))
+        if any(r.get("event") != event for r in records):
+            raise RuntimeError(f"fleet processes out of step: expected {event!r}, got {records}")
+        if event == "connected":
+            for process in processes:
+                assert process.stdin is not None
+                process.stdin.write(b"go\n")
+                await process.stdin.drain()
         else:
-            result = record
-    if await process.wait() != 0 or not result:
-        raise RuntimeError(f"the fleet process failed with exit code {process.returncode}")
-    return result
+            await window.mark(event)
+        print(f"bench twin: fleet {event} ({shards} process(es))", file=sys.stderr)
+    results = await asyncio.gather(*(next_record(p) for p in processes))
+    for process in processes:
+        if await process.wait() != 0:
+            raise RuntimeError(f"a fleet process failed with exit code {process.returncode}")
+    return _sum_shards(results)
+
+
+def _sum_shards(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One fleet's figures from its shards': counts add up, times are the slowest shard's."""
+    total: dict[str, Any] = {}
+    for key in results[0]:
+        values = [r[key] for r in results]
+        if isinstance(values[0], bool):
+            total[key] = all(values)
+        elif key.endswith("_seconds") and not key.startswith("cpu"):
+            total[key] = max(values)
+        else:
+            total[key] = round(sum(values), 2) if isinstance(values[0], float) else sum(values)
+    return total
 
 
 async def _settle(ingest: IngestService, quiet_s: float = 1.0, timeout_s: float = 15.0) -> None:
@@ -196,10 +230,11 @@ async def full_stack(options: TwinBenchOptions) -> dict[str, Any]:
             "drain_seconds": options.drain_seconds,
             "connect_seconds": options.connect_seconds,
             "profile": str(options.profile) if options.profile else None,
+            "publish": options.publish,
         }
         print(f"bench twin: {options.houses} houses x{options.speed:g} for {options.seconds:g} s", file=sys.stderr)
         try:
-            fleet = await _run_fleet(config, window)
+            fleet = await _run_fleet(config, window, options.shards)
             await _settle(ingest)
         finally:
             await ingest.stop()
@@ -243,6 +278,8 @@ def _figures(options: TwinBenchOptions, fleet: dict[str, Any], window: _Window, 
     return {
         "houses": options.houses,
         "speed": options.speed,
+        "publish": options.publish,
+        "fleet_processes": options.shards,
         "wall_seconds": round(wall, 2),
         "simulated_seconds": sim,
         "meter_pushes_expected": round(expected),
@@ -306,7 +343,7 @@ def territory(options: TwinBenchOptions) -> dict[str, Any]:
     return {
         "houses": result.houses,
         "simulated_days": options.territory_days,
-        "dt_s": 60.0,
+        "dt_s": 300.0,
         "workers": workers,
         "wall_seconds": round(result.wall_s, 2),
         "house_days_per_s": round(result.house_days_per_s, 1),

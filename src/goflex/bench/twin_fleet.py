@@ -1,8 +1,11 @@
 """The fleet side of ``goflex bench twin``: a :class:`~goflex.sim.runner.TwinFleet` in a process of its own.
 
-Run as ``python -m goflex.bench.twin_fleet`` with a JSON configuration on stdin. The fleet runs in this process
-and ingest in the parent so that the two never share one event loop (or one core's worth of Python). Stdout
-carries JSON lines: ``{"event": "started"}`` once every gateway is connected (the measured window opens),
+Run as ``python -m goflex.bench.twin_fleet`` with a JSON configuration as the first line of stdin. The fleet
+runs in this process and ingest in the parent so that the two never share one event loop (or one core's worth of
+Python); with ``shards`` > 1 the parent starts several of these processes, each with every ``shards``-th house.
+Stdout carries JSON lines: ``{"event": "connected"}`` once every gateway is connected, after which the process
+waits for a line on stdin (the parent's "go", sent when every shard is connected), ``{"event": "started"}``
+(the measured window opens),
 ``{"event": "cut"}`` after ``seconds`` of wall-clock time (the window closes: the parent samples its own and the
 broker's CPU at both), then the figures as the last line. After the cut the meters and the physics stop and
 the gateways keep running until their outboxes are empty (every value confirmed by ingest after its commit) or
@@ -73,13 +76,15 @@ def build_fleet(cfg: dict[str, Any]) -> TwinFleet:
     speed = float(cfg["speed"])
     horizon_s = (cfg["connect_seconds"] + cfg["seconds"] + cfg["drain_seconds"] + 60.0) * speed
     clock = SimClock(datetime.now(UTC) - timedelta(seconds=horizon_s), speed=speed)
-    specs = pilot_fleet(int(cfg["houses"]), seed=int(cfg["seed"]))
+    shard, shards = int(cfg.get("shard", 0)), int(cfg.get("shards", 1))
+    specs = pilot_fleet(int(cfg["houses"]), seed=int(cfg["seed"]))[shard::shards]
     options = FleetOptions(
         broker_url=cfg["broker_url"],
         pki_dir=Path(cfg["pki_dir"]),
         data_dir=Path(cfg["data_dir"]),
         seed=int(cfg["seed"]),
         days=horizon_s / 86400.0 + 0.05,
+        publish=str(cfg.get("publish", "update")),
     )
     return TwinFleet(specs, options, clock)
 
@@ -110,6 +115,8 @@ async def run(cfg: dict[str, Any]) -> dict[str, Any]:
     connected = await _wait(lambda: fleet.online() == n, cfg["connect_seconds"])
     connect_s = time.monotonic() - t0
     print(f"bench twin: {fleet.online()}/{n} gateways connected in {connect_s:.1f} s", file=sys.stderr)
+    _emit({"event": "connected"})
+    await asyncio.to_thread(sys.stdin.readline)  # the parent's "go": every shard is connected
     start = Counters.of(fleet)
     _emit({"event": "started"})
     await asyncio.sleep(cfg["seconds"])
@@ -152,7 +159,7 @@ async def run(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     """Read the configuration from stdin, run, print the figures as the last line of stdout."""
-    cfg = json.load(sys.stdin)
+    cfg = json.loads(sys.stdin.readline())
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr, format="fleet %(levelname)s %(name)s: %(message)s")
     profile = cfg.get("profile")
     profiler = cProfile.Profile() if profile else None

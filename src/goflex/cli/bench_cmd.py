@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,18 @@ def _register_twin(commands: Any) -> None:
     twin.add_argument("--drain-seconds", type=float, default=30.0, help="wait for the outboxes to empty [s]")
     twin.add_argument("--profile", type=Path, default=None, help="write a cProfile of the fleet process here")
     twin.add_argument("--keep", action="store_true", help="keep the temporary CA, broker, outboxes and database")
+    twin.add_argument(
+        "--publish",
+        choices=("update", "transaction"),
+        default="update",
+        help="gateways send one @update per value (the pilot's, default) or one @transaction per sample",
+    )
+    twin.add_argument(
+        "--fleet-processes",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="split the houses over N processes (default: the cores, at most 4)",
+    )
     twin.add_argument("--json", action="store_true", required=True, help="JSON on stdout (the only format)")
     twin.set_defaults(handler=_twin)
 
@@ -79,9 +92,11 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _twin(args: argparse.Namespace) -> int:
     positive = (args.speed, args.seconds, args.territory_days, args.physics_days)
-    if args.houses < 1 or args.territory_houses < 1 or min(positive) <= 0 or args.drain_seconds < 0:
+    counts = (args.houses, args.fleet_processes, args.territory_houses)
+    if min(counts) < 1 or min(positive) <= 0 or args.drain_seconds < 0:
         print(
-            "goflex bench twin: need --houses >= 1, --territory-houses >= 1, positive --speed, --seconds, "
+            "goflex bench twin: need --houses, --fleet-processes and --territory-houses >= 1, "
+            "positive --speed, --seconds, "
             "--territory-days, --physics-days and --drain-seconds >= 0",
             file=sys.stderr,
         )
@@ -100,6 +115,8 @@ def _twin(args: argparse.Namespace) -> int:
         drain_seconds=args.drain_seconds,
         keep=args.keep,
         profile=args.profile,
+        publish=args.publish,
+        shards=args.fleet_processes,
     )
     result = asyncio.run(bench_twin(options))
     json.dump(result, sys.stdout)

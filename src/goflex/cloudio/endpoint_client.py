@@ -242,6 +242,25 @@ class Endpoint:
         self._latest[path] = attribute
         return seq
 
+    def update_many(
+        self, items: Sequence[tuple[AttributePath | str, Value]], timestamp: float | None = None
+    ) -> list[int]:
+        """Like :meth:`update` for several attributes: one ``@update`` each, stored in one outbox transaction.
+
+        Subscribers see exactly what separate updates give them (one message per attribute, cloud.iO); the
+        gateway pays one write to its SD card instead of one per value. All items are checked first.
+
+        Raises:
+            RejectedPayload: as :meth:`update`, for the first bad item (nothing is stored).
+            OutboxError: the outbox could not store them (nothing is stored).
+        """
+        when = self._clock.time() if timestamp is None else timestamp
+        prepared = [self._prepare(path, value, when) for path, value in items]
+        seqs = self._enqueue_many([(Topic.update(p), encode_attribute(a, self.fmt)) for p, a in prepared])
+        for path, attribute in prepared:
+            self._latest[path] = attribute
+        return seqs
+
     def transaction(self, items: Sequence[tuple[AttributePath | str, Value]], timestamp: float | None = None) -> int:
         """Set several Status/Measure attributes at once and publish one ``@transaction``; return its seq.
 
@@ -339,17 +358,24 @@ class Endpoint:
 
     def _enqueue(self, topic: Topic, payload: bytes) -> int:
         """Write-before-send: store in the outbox, then hand to the live sender if connected."""
-        text = build_topic(topic, self.topic_form)
-        seq = self._outbox.append(text, payload)
+        return self._enqueue_many([(topic, payload)])[0]
+
+    def _enqueue_many(self, messages: Sequence[tuple[Topic, bytes]]) -> list[int]:
+        """Store several messages in one outbox transaction (one fsync), then hand them to the live sender."""
+        texts = [(build_topic(topic, self.topic_form), payload) for topic, payload in messages]
+        seqs = self._outbox.append_many(texts)
         live = self._live
         if live is not None and self.connected:
-            try:
-                live.put_nowait(OutboxEntry(seq, text, payload, self._clock.time(), None, 0))
-                self._inflight.add(seq)
-            except asyncio.QueueFull:
-                pass  # the back-fill will send it: it is in the outbox, never sent
-        log.debug("endpoint %s: queued %s seq %d", self.name, text, seq)
-        return seq
+            now = self._clock.time()
+            for seq, (text, payload) in zip(seqs, texts, strict=True):
+                try:
+                    live.put_nowait(OutboxEntry(seq, text, payload, now, None, 0))
+                    self._inflight.add(seq)
+                except asyncio.QueueFull:
+                    break  # the back-fill will send the rest: they are in the outbox, never sent
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("endpoint %s: queued %d message(s), seq %d..%d", self.name, len(seqs), seqs[0], seqs[-1])
+        return seqs
 
     def _flush_sent(self) -> None:
         if self._sent:

@@ -18,8 +18,11 @@ Guarantees:
   (``kill -9``: the WAL is in the OS page cache) but a *power cut* may roll back the last commits. On a gateway
   that would roll back ``next_seq`` after the message had already left the device, so a number could be
   reused and ingest (idempotent on (endpoint, seq)) would silently drop the new message as a duplicate. The
-  Raspberry Pi gateways lose power without warning and run on SD cards, so we pay one fsync per commit;
-  :meth:`Outbox.append_many` amortises it when several messages are produced together.
+  Raspberry Pi gateways lose power without warning and run on SD cards, so we pay one fsync per commit that
+  stores messages; :meth:`Outbox.append_many` amortises it when several messages are produced together.
+  Bookkeeping commits (marking messages sent, deleting confirmed ones) run with ``NORMAL``: a power cut can
+  only undo them, which makes the endpoint re-send messages that ingest then recognises as duplicates
+  (idempotent on (endpoint, seq)); the next durable commit's fsync makes them durable too.
 * Caps: at most ``max_messages`` entries and ``max_bytes`` of payload (oldest dropped first) and nothing older
   than ``max_age_s``; every drop is counted persistently (``dropped_by_cap``, ``dropped_by_age``) so it can be
   reported and alarmed (reliability.md R3).
@@ -144,6 +147,7 @@ class Outbox:
             self._db = sqlite3.connect(path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # see module docstring: power cuts on SD cards
+            self._synchronous_full = True
             self._db.executescript(_SCHEMA)
             count, size = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM messages"
@@ -210,7 +214,7 @@ class Outbox:
         rows = [(now, seq) for seq in seqs]
         if not rows:
             return
-        with self._transaction():
+        with self._transaction(durable=False):
             self._db.executemany("UPDATE messages SET last_sent = ?, attempts = attempts + 1 WHERE seq = ?", rows)
 
     def ack_ranges(self, ranges: Iterable[SeqRange]) -> int:
@@ -226,7 +230,7 @@ class Outbox:
         Seqs no longer in the outbox (acked, dropped by a cap) cannot be re-sent and are ignored.
         """
         total = 0
-        with self._transaction():
+        with self._transaction(durable=False):
             for lo, hi in _checked(ranges):
                 self._db.execute("UPDATE messages SET last_sent = NULL WHERE seq BETWEEN ? AND ?", (lo, hi))
                 total += int(
@@ -299,7 +303,11 @@ class Outbox:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
+    def _transaction(self, *, durable: bool = True) -> _Transaction:
+        """A transaction; ``durable=False`` for bookkeeping a power cut may undo (see the module docstring)."""
+        if durable != self._synchronous_full:
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._synchronous_full = durable
         # On failure the counters kept in memory are recomputed from what the rollback left.
         return _Transaction(self._db, on_rollback=self._reload_counters)
 
@@ -349,7 +357,7 @@ class Outbox:
 
     def _delete_ranges(self, ranges: Iterable[SeqRange]) -> int:
         total = 0
-        with self._transaction():
+        with self._transaction(durable=False):
             for lo, hi in _checked(ranges):
                 count, size = self._db.execute(
                     "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM messages WHERE seq BETWEEN ? AND ?",

@@ -117,8 +117,9 @@ class Gateway:
         sampling: rules per group (keys of :data:`goflex.gateway.config.DEFAULT_RULES`).
         control_period_s: how often the switch and link are checked and held values re-published [s].
         publish: ``"update"``: one ``@update`` per attribute on the pilot's topics (seed 3.2.5.9; what
-            cloud.iO applications subscribe to; one outbox write each); ``"transaction"``: the values sampled
-            together in one ``@transaction`` (one outbox write: for fleets of simulated gateways).
+            cloud.iO applications subscribe to; the values sampled together share one outbox write);
+            ``"transaction"``: those values in one ``@transaction`` message (fewer messages for the broker and
+            ingest: for large fleets of simulated gateways).
         max_meter_skew_s: a push whose meter clock is further than this from the gateway's is stamped with the
             gateway's time [s] (ingest refuses timestamps in the future).
     """
@@ -363,9 +364,9 @@ class Gateway:
                 self.endpoint.transaction(items, timestamp=t)
                 self._counts["published"] += len(items)
             else:
-                for path, value in items:
-                    self.endpoint.update(path, value, timestamp=t)
-                    self._counts["published"] += 1
+                # one @update per value (what cloud.iO applications subscribe to), one write to the SD card
+                self.endpoint.update_many(items, timestamp=t)
+                self._counts["published"] += len(items)
         except CloudioError as exc:  # a bad value or a full disk must not stop the gateway
             self._counts["publish_errors"] += 1
             log.warning("gateway %s: could not publish %s: %s", self.name, [p for p, _ in items], exc)

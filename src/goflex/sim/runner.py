@@ -64,6 +64,8 @@ class FleetOptions:
         physics_dt_s: physics step [s] (<= 60).
         days: horizon of the simulated weather and load profiles [d].
         failsafe: the gateways' fail-safe settings.
+        publish: ``"update"`` (one ``@update`` per value, as the pilot's gateways) or ``"transaction"`` (the values
+            sampled together in one ``@transaction``: fewer messages for large fleets).
     """
 
     broker_url: str
@@ -73,6 +75,7 @@ class FleetOptions:
     physics_dt_s: float = 10.0
     days: float = 31.0
     failsafe: FailSafePolicy = field(default_factory=FailSafePolicy)
+    publish: str = "update"
 
 
 @dataclass
@@ -114,6 +117,7 @@ class TwinFleet:
             meter=serial,
             zwave=EmulatedZWave(port, self.clock, rng=rng),
             failsafe=self.options.failsafe,
+            publish=self.options.publish,
         )
         return _House(spec, gateway, meter)
 
