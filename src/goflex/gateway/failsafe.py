@@ -149,7 +149,7 @@ def on_command(s: FailSafeState, policy: FailSafePolicy, t: float, relay: int, c
         raise ValueError(f"relay must be 1 or 2, got {relay}")
     held = s.commands[relay - 1]
     if held is not None and command.issued_s < held.issued_s:
-        return s
+        return on_tick(s, policy, t)  # ignored, but time has passed: the loss delay may have run out
     commands = (command, s.commands[1]) if relay == 1 else (s.commands[0], command)
     return on_tick(_settle(replace(s, commands=commands)), policy, t)
 
