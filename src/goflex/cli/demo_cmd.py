@@ -11,7 +11,7 @@ from typing import Any
 def register(sub: Any) -> None:
     """Add the ``demo`` command."""
     demo = sub.add_parser("demo", help="run the pilot on embedded defaults (broker, SQLite, ingest, API, houses)")
-    demo.add_argument("--houses", type=_positive_int, default=5, help="simulated Direct Control houses (default 5)")
+    demo.add_argument("--houses", type=_positive_int, default=20, help="twin Direct Control houses (default 20)")
     demo.add_argument("--speed", type=_positive_float, default=10.0, help="simulated seconds per second (default 10)")
     demo.add_argument("--hours", type=_positive_float, default=None, help="stop after H simulated hours")
     demo.add_argument("--port", type=int, default=8080, help="HTTP API port (default 8080; 0 = any free port)")
