@@ -4,8 +4,9 @@ and the README's first command, ``goflex demo``, run to its end.
 Each step is a shell command exactly as written in ``docs/walkthrough.md`` (a test checks that the document holds
 them, in this order), run with ``bash`` in a fresh directory with ``MQTT_PORT``/``API_PORT`` set to free ports:
 two endpoint certificates, a rendered Mosquitto, ``goflex serve`` in the background, ``mosquitto_pub`` publishing
-as goflex-dc-001 like a plain cloud.iO endpoint, ``goflex history query`` showing the value, and goflex-dc-002
-failing to publish into goflex-dc-001's topic.
+as goflex-dc-001 like a plain cloud.iO endpoint, ``goflex history query`` showing the value, goflex-dc-002
+failing to publish into goflex-dc-001's topic, and three twin houses (``goflex twin run``) whose gateways' meter
+readings reach the history.
 """
 
 from __future__ import annotations
@@ -66,7 +67,28 @@ CURL = (
 FORGED = f"{PUB} {TLS_002} -q 1 -t '{TOPIC}' -m {_update('99.9')}"
 SECOND = f"{PUB} {TLS_001} -q 1 -t '{TOPIC}' -m {_update('22.0')}"
 
-IN_ORDER = (*CERTIFICATES, RENDER, MOSQUITTO, SERVE, MODEL, ONLINE, UPDATE, QUERY, CURL, FORGED, SECOND, QUERY)
+TWIN = "goflex twin run --houses 3 --speed 30 --hours 0.1 --pki pki --broker mqtts://localhost:$MQTT_PORT --dir twin"
+TWIN_QUERY = (
+    "goflex history query goflex-dc-003/SmartMeterTechnical/obis_1_0_1_7_0_255_2/datapoint "
+    "--db sqlite:///$PWD/goflex.db --json"
+)
+
+IN_ORDER = (
+    *CERTIFICATES,
+    RENDER,
+    MOSQUITTO,
+    SERVE,
+    MODEL,
+    ONLINE,
+    UPDATE,
+    QUERY,
+    CURL,
+    FORGED,
+    SECOND,
+    QUERY,
+    TWIN,
+    TWIN_QUERY,
+)
 
 
 def test_the_document_holds_the_tested_commands_in_order() -> None:
@@ -205,6 +227,12 @@ def test_newcomer_walkthrough_publish_as_one_endpoint_and_not_as_the_other(shell
     values = _values(shell, [21.5, 22.0])
     assert values == [21.5, 22.0], f"99.9 must never be stored: {values}"
     assert "goflex-dc-002" in shell.log("mosquitto.log")  # it did connect: refused by the ACL, not by TLS
+
+    # Three twin houses with their gateways: 6 simulated minutes at 30x, +P every 5 simulated seconds.
+    shell.run(TWIN, timeout_s=90)
+    points = json.loads(shell.run(TWIN_QUERY))
+    assert len(points) >= 40, shell.log("serve.log")[-3000:]
+    assert all(isinstance(p["value"], float) and p["value"] >= 0 for p in points)
 
     assert shell.stop_all() == [0, 0]  # serve, then Mosquitto: both stop cleanly on SIGTERM
 
