@@ -149,10 +149,29 @@ class SerialMeter:
 
         fd = port.fileno()
         loop.add_reader(fd, readable)
+        seen = dict(decoder.stats.rejected_by_reason)
         try:
             while (data := await chunks.get()) is not None:
                 self.bytes_read += len(data)
-                for push in decoder.feed(data):
+                pushes = decoder.feed(data)
+                if decoder.stats.rejected_by_reason != seen:
+                    seen = self._report_rejections(decoder, seen)
+                for push in pushes:
                     yield push
         finally:
             loop.remove_reader(fd)
+
+    def _report_rejections(self, decoder: PushDecoder, seen: dict[str, int]) -> dict[str, int]:
+        """Log pushes the decoder refused (bad CRC, broken block sequence, failed tag): the good ones go on."""
+        now = dict(decoder.stats.rejected_by_reason)
+        for reason, count in now.items():
+            new = count - seen.get(reason, 0)
+            if new > 0:
+                log.warning(
+                    "meter %s: %d push(es) rejected (%s); %d rejected on this line so far",
+                    self.device,
+                    new,
+                    reason,
+                    decoder.stats.rejected,
+                )
+        return now

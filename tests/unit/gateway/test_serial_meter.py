@@ -140,3 +140,28 @@ async def test_descriptors_beyond_select_range_still_read() -> None:
         for fd in fillers:
             os.close(fd)
     assert received == [sent]
+
+
+async def test_a_corrupted_push_is_rejected_logged_and_the_good_ones_around_it_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = SimClock(START, speed=50)
+    house = TankHouse("goflex-dc-001", clock, seed=3)
+    with E450Emulator(house, clock, pace=False) as meter_twin:
+        reader = SerialMeter(meter_twin.device, clock=clock)
+        sent: list[Push] = []
+
+        async def push_some() -> None:
+            await asyncio.sleep(0.05)
+            sent.append(await meter_twin.push_now())
+            frames = meter_twin.frames(sent[0])
+            broken = bytearray(frames[1])
+            broken[20] ^= 0x01  # one flipped bit on the line: the frame check fails
+            await meter_twin.write(b"".join([frames[0], bytes(broken), *frames[2:]]))
+            sent.append(await meter_twin.push_now())
+
+        writer = asyncio.create_task(push_some())
+        received = await collect(reader, 2)
+        await writer
+    assert received == [sent[0], sent[1]]  # the broken push is gone, the next one decoded
+    assert any("rejected (bad_crc)" in r.getMessage() for r in caplog.records)
