@@ -1,8 +1,9 @@
 """``goflex demo``: the pilot on embedded defaults, in one process (DESIGN.md 5.2).
 
 What runs: a private CA (created on first use in the demo directory), the embedded MQTT broker with mutual TLS
-and the endpoint ACL, the platform (ingest into SQLite + the HTTP API), and a fleet of Direct Control houses of
-the pilot's mix (:func:`goflex.twin.fleet_generator.pilot_fleet`): each house is the twin's physics (boiler, heat
+and the endpoint ACL, the platform (ingest into SQLite + the HTTP API) in this process, and in a child process
+(:mod:`goflex.sim.process`: the gateways get a core of their own, as on their own Pis) a fleet of Direct Control
+houses of the pilot's mix (:func:`goflex.twin.fleet_generator.pilot_fleet`): each house is the twin's physics (boiler, heat
 pump or heaters, base load, PV) read by its own gateway program through emulated devices (CII frames on a
 pseudo-terminal, Z-Wave reports, relays), with its own certificate and durable outbox, on a simulated clock
 running ``speed`` times faster than real time. A small "operator" blocks one house's water heater through the
@@ -27,16 +28,21 @@ from rich.live import Live
 from rich.table import Table
 
 from goflex.broker.embedded import EmbeddedBroker, platform_authorizer, ssl_context_from_pki
-from goflex.common import SimClock
+from goflex.common import GoflexError, SimClock
 from goflex.common.logs import RedactingFilter
 from goflex.serve import Platform
-from goflex.sim import FleetOptions, TwinFleet, prepare_pki
+from goflex.sim import FleetOptions, prepare_pki
+from goflex.sim.process import FleetProcess, FleetStatus
 from goflex.sim.runner import BROKER_IDENTITY
 from goflex.twin.fleet_generator import pilot_fleet
 
 log = logging.getLogger(__name__)
 OPERATOR_PERIOD_S = 3 * 3600.0  # simulated seconds between two blocking orders
 BLOCK_S = 3600.0  # how long the operator keeps the water heater off [simulated s]
+
+
+class DemoError(GoflexError):
+    """The demo cannot go on (the message says why and where to look)."""
 
 
 @dataclass(frozen=True)
@@ -66,30 +72,41 @@ async def operator(api_url: str, password: str, house: str, relay: int, clock: S
                 await clock.sleep(hold)
 
 
-def _summary(fleet: TwinFleet, platform: Platform, broker: EmbeddedBroker, rate: float, api: str | None) -> Table:
-    table = Table(title=f"goflex demo — simulated {fleet.clock.now():%Y-%m-%d %H:%M:%S} UTC (x{fleet.clock.speed:g})")
+def _summary(
+    status: FleetStatus | None,
+    *,
+    clock: SimClock,
+    platform: Platform,
+    broker: EmbeddedBroker,
+    rate: float,
+    api: str | None,
+) -> Table:
+    table = Table(title=f"goflex demo — simulated {clock.now():%Y-%m-%d %H:%M:%S} UTC (x{clock.speed:g})")
     table.add_column("what")
     table.add_column("value", justify="right")
-    physics = fleet.summary()
     stats = platform.ingest.metrics.snapshot() if platform.ingest is not None else None
-    table.add_row("houses online", f"{fleet.online()} / {physics.houses}")
-    table.add_row("values published by the gateways", f"{fleet.published():,}")
+    if status is None:
+        table.add_row("houses", "starting...")
+    else:
+        table.add_row("houses online", f"{status.online} / {status.summary.houses}")
+        table.add_row("values published by the gateways", f"{status.published:,}")
     table.add_row("values stored", f"{stats.stored if stats else 0:,}")
     table.add_row("values stored per second (real)", f"{rate:,.0f}")
     table.add_row("messages rejected", f"{stats.rejected if stats else 0:,}")
-    table.add_row("relays open (heating blocked)", str(physics.relays_open))
-    table.add_row(
-        "tank temperature min / mean / max (C)",
-        f"{physics.tank_min_c:.1f} / {physics.tank_mean_c:.1f} / {physics.tank_max_c:.1f}",
-    )
-    table.add_row(
-        "room temperature min / mean / max (C)",
-        f"{physics.room_min_c:.1f} / {physics.room_mean_c:.1f} / {physics.room_max_c:.1f}",
-    )
-    table.add_row(
-        "boilers heating / space heaters running", f"{physics.boilers_heating} / {physics.space_heaters_running}"
-    )
-    table.add_row("fleet load (kW) / outdoor (C)", f"{physics.total_power_w / 1000:.1f} / {physics.outdoor_c:.1f}")
+    if status is not None:
+        physics = status.summary
+        table.add_row("relays open (heating blocked)", str(physics.relays_open))
+        table.add_row(
+            "tank temperature min / mean / max (C)",
+            f"{physics.tank_min_c:.1f} / {physics.tank_mean_c:.1f} / {physics.tank_max_c:.1f}",
+        )
+        table.add_row(
+            "room temperature min / mean / max (C)",
+            f"{physics.room_min_c:.1f} / {physics.room_mean_c:.1f} / {physics.room_max_c:.1f}",
+        )
+        heating = f"{physics.boilers_heating} / {physics.space_heaters_running}"
+        table.add_row("boilers heating / space heaters running", heating)
+        table.add_row("fleet load (kW) / outdoor (C)", f"{physics.total_power_w / 1000:.1f} / {physics.outdoor_c:.1f}")
     table.add_row("broker connections", str(broker.stats.connections))
     if api:
         table.add_row("API", api)
@@ -143,9 +160,12 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         fleet_options = FleetOptions(
             broker_url=broker_url, pki_dir=pki, data_dir=directory, seed=options.seed, days=days
         )
-        fleet = TwinFleet(specs, fleet_options, clock)
+        fleet = FleetProcess(
+            options.houses, fleet_options, start=clock.now(), speed=options.speed, log_file=directory / "demo.log"
+        )
+        await fleet.start()
         api = platform.api_url if options.web else None
-        tasks = [asyncio.create_task(fleet.run(), name="fleet")]
+        tasks: list[asyncio.Task[None]] = []
         if api is not None:
             password = (pki.parent / "admin-password.txt").read_text(encoding="utf-8").strip()
             # the first house with an electric water heater on a relay (seed 3.2.5.4 rule 5)
@@ -158,7 +178,15 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         end = clock.time() + options.hours * 3600 if options.hours else None
         try:
             await _live(
-                fleet=fleet, platform=platform, broker=broker, api=api, console=console, stop=stop, end=end, tasks=tasks
+                fleet=fleet,
+                clock=clock,
+                platform=platform,
+                broker=broker,
+                api=api,
+                console=console,
+                stop=stop,
+                end=end,
+                tasks=tasks,
             )
         finally:
             for task in tasks:
@@ -166,6 +194,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await fleet.stop()  # the gateways close their outboxes before the platform goes
             await platform.stop()
         _final(console, platform, directory, names[0], (started, clock.now() + timedelta(seconds=1)))
     return 0
@@ -173,7 +202,8 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
 
 async def _live(
     *,
-    fleet: TwinFleet,
+    fleet: FleetProcess,
+    clock: SimClock,
     platform: Platform,
     broker: EmbeddedBroker,
     api: str | None,
@@ -185,10 +215,12 @@ async def _live(
     last_stored, last_t = 0, time.monotonic()
     rate = 0.0
     with Live(console=console, refresh_per_second=2, transient=False) as live:
-        while not stop.is_set() and (end is None or fleet.clock.time() < end):
+        while not stop.is_set() and (end is None or clock.time() < end):
             for task in tasks:
                 if task.done():
                     task.result()
+            if not fleet.running:
+                raise DemoError("the fleet process ended early: see demo.log")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
             stats = platform.ingest.metrics.snapshot() if platform.ingest else None
@@ -196,7 +228,7 @@ async def _live(
             now = time.monotonic()
             rate = (stored - last_stored) / max(now - last_t, 1e-6)
             last_stored, last_t = stored, now
-            live.update(_summary(fleet, platform, broker, rate, api))
+            live.update(_summary(fleet.status, clock=clock, platform=platform, broker=broker, rate=rate, api=api))
 
 
 def _final(

@@ -155,19 +155,25 @@ class SerialMeter:
                 self.bytes_read += len(data)
                 pushes = decoder.feed(data)
                 if decoder.stats.rejected_by_reason != seen:
-                    seen = self._report_rejections(decoder, seen)
+                    seen = self._report_rejections(decoder, seen, joined=decoder.stats.pushes == 0)
                 for push in pushes:
                     yield push
         finally:
             loop.remove_reader(fd)
 
-    def _report_rejections(self, decoder: PushDecoder, seen: dict[str, int]) -> dict[str, int]:
-        """Log pushes the decoder refused (bad CRC, broken block sequence, failed tag): the good ones go on."""
+    def _report_rejections(self, decoder: PushDecoder, seen: dict[str, int], *, joined: bool) -> dict[str, int]:
+        """Log pushes the decoder refused (bad CRC, broken block sequence, failed tag): the good ones go on.
+
+        ``joined``: no push decoded on this line yet. Opening the port in the middle of a push (the meter never
+        waits) loses that push's first blocks: expected, so not a warning.
+        """
         now = dict(decoder.stats.rejected_by_reason)
         for reason, count in now.items():
             new = count - seen.get(reason, 0)
             if new > 0:
-                log.warning(
+                level = logging.INFO if joined and reason == "block_sequence" else logging.WARNING
+                log.log(
+                    level,
                     "meter %s: %d push(es) rejected (%s); %d rejected on this line so far",
                     self.device,
                     new,

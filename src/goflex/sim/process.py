@@ -1,0 +1,168 @@
+"""A twin fleet in a child process, reporting its status as JSON lines (``python -m goflex.sim.process``).
+
+The gateways of a fleet share one event loop and, in Python, one core. Beside a broker and ingest in the same
+process they compete for it: from about a hundred houses at 10x the all-in-one demo starved ingest's database
+thread (values published, hardly any stored). Running the fleet in its own process gives it its own core, as
+real gateways have their own Raspberry Pis, and keeps the demo one command.
+
+Protocol: the parent writes one JSON line (the configuration) to the child's stdin and keeps stdin open; the
+child prints one status line per second (``{"online": ..., "published": ..., "summary": {...}}``); when its
+stdin closes (the parent stops or dies) the child stops its gateways (outboxes closed cleanly) and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from goflex.common import SimClock
+from goflex.common.logs import RedactingFilter
+from goflex.sim.runner import FleetOptions, TwinFleet
+from goflex.twin.fleet import FleetSummary
+from goflex.twin.fleet_generator import pilot_fleet
+
+log = logging.getLogger(__name__)
+STATUS_PERIOD_S = 1.0  # real seconds between two status lines
+
+
+@dataclass(frozen=True)
+class FleetStatus:
+    """What the fleet process last reported.
+
+    Attributes:
+        online: gateways connected to the broker.
+        published: values the gateways have handed to their outboxes.
+        summary: the physics' figures (relays open, temperatures, power).
+    """
+
+    online: int
+    published: int
+    summary: FleetSummary
+
+
+class FleetProcess:
+    """The pilot fleet ``pilot_fleet(houses, seed)`` in a child process, on a clock started at ``start``.
+
+    Args:
+        houses: number of houses.
+        options: broker, certificates, directories, seed.
+        start: the simulated start (the parent's clock now).
+        speed: simulated seconds per real second.
+        log_file: where the child logs (appended; default its stderr, warnings only).
+    """
+
+    def __init__(
+        self, houses: int, options: FleetOptions, *, start: datetime, speed: float, log_file: Path | None = None
+    ) -> None:
+        self._config = {
+            "log_file": str(log_file) if log_file else None,
+            "houses": houses,
+            "seed": options.seed,
+            "broker_url": options.broker_url,
+            "pki_dir": str(options.pki_dir),
+            "data_dir": str(options.data_dir),
+            "days": options.days,
+            "publish": options.publish,
+            "start": start.timestamp(),
+            "speed": speed,
+        }
+        self.status: FleetStatus | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the child and the reading of its status lines."""
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "goflex.sim.process", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps(self._config).encode() + b"\n")
+        await self._process.stdin.drain()
+        self._reader = asyncio.create_task(self._read(), name="fleet status")
+
+    @property
+    def running(self) -> bool:
+        """True while the child runs."""
+        return self._process is not None and self._process.returncode is None
+
+    async def _read(self) -> None:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        while line := await self._process.stdout.readline():
+            record = json.loads(line)
+            self.status = FleetStatus(record["online"], record["published"], FleetSummary(**record["summary"]))
+
+    async def stop(self, timeout_s: float = 20.0) -> int | None:
+        """Close the child's stdin (it stops its gateways and exits); kill it after ``timeout_s``."""
+        process = self._process
+        if process is None:
+            return None
+        if process.stdin is not None and not process.stdin.is_closing():
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), timeout_s)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await self._reader
+        return process.returncode
+
+
+def _status_line(fleet: TwinFleet) -> str:
+    summary = dataclasses.asdict(fleet.summary())
+    return json.dumps({"online": fleet.online(), "published": fleet.published(), "summary": summary})
+
+
+async def run_child(config: dict[str, Any]) -> None:
+    """The child's side: run the fleet, report, stop when stdin closes."""
+    clock = SimClock(datetime.fromtimestamp(float(config["start"]), UTC), speed=float(config["speed"]))
+    specs = pilot_fleet(int(config["houses"]), seed=int(config["seed"]))
+    options = FleetOptions(
+        broker_url=str(config["broker_url"]),
+        pki_dir=Path(config["pki_dir"]),
+        data_dir=Path(config["data_dir"]),
+        seed=int(config["seed"]),
+        days=float(config["days"]),
+        publish=str(config["publish"]),
+    )
+    fleet = TwinFleet(specs, options, clock)
+    running = asyncio.create_task(fleet.run(), name="fleet")
+    closed = asyncio.ensure_future(asyncio.to_thread(sys.stdin.readline))  # EOF: the parent is done
+    try:
+        while not closed.done() and not running.done():
+            sys.stdout.write(_status_line(fleet) + "\n")
+            sys.stdout.flush()
+            await asyncio.wait([closed, running], timeout=STATUS_PERIOD_S)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+
+def main() -> None:
+    """Entry point of ``python -m goflex.sim.process``."""
+    config = json.loads(sys.stdin.readline())
+    fmt = "%(asctime)s %(levelname)-7s fleet %(name)s: %(message)s"
+    if config.get("log_file"):
+        handler: logging.Handler = logging.FileHandler(config["log_file"], encoding="utf-8")
+        level = logging.INFO
+    else:
+        handler, level = logging.StreamHandler(sys.stderr), logging.WARNING
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, handlers=[handler])
+    asyncio.run(run_child(config))
+
+
+if __name__ == "__main__":
+    main()
