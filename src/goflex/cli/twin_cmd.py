@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
     run.add_argument("--pki", type=Path, required=True, help="CA directory: issues the houses' missing certificates")
     run.add_argument("--fleet", type=Path, default=None, help="JSON list of house records (default: the pilot's mix)")
     run.add_argument("--dir", type=Path, default=Path("goflex-data/twin"), help="the gateways' outboxes")
+    run.add_argument(
+        "--processes", type=int, default=1, help="split the houses over N processes (one core each; default 1)"
+    )
     run.set_defaults(handler=_run)
 
     simulate = commands.add_parser("simulate", help="physics only: a territory-size fleet, figures as JSON")
@@ -76,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         pki_dir=args.pki,
         fleet_file=args.fleet,
         directory=args.dir,
+        processes=args.processes,
     )
     return asyncio.run(run_twin(options))
 

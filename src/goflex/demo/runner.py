@@ -161,7 +161,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             broker_url=broker_url, pki_dir=pki, data_dir=directory, seed=options.seed, days=days
         )
         fleet = FleetProcess(
-            options.houses, fleet_options, start=clock.now(), speed=options.speed, log_file=directory / "demo.log"
+            specs, fleet_options, start=clock.now(), speed=options.speed, log_file=directory / "demo.log"
         )
         await fleet.start()
         api = platform.api_url if options.web else None

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from goflex.common import ConfigError, SimClock
 from goflex.pki import CertificateAuthority, CertificateKind
-from goflex.sim.runner import FleetOptions, TwinFleet
+from goflex.sim.process import FleetProcess, FleetStatus, combined
+from goflex.sim.runner import FleetOptions
 from goflex.twin.fleet_generator import pilot_fleet
 from goflex.twin.house import HouseSpec, HouseSpecError
 
@@ -39,6 +40,7 @@ class TwinRunOptions:
     pki_dir: Path
     fleet_file: Path | None
     directory: Path
+    processes: int = 1
 
 
 def load_fleet(path: Path) -> list[HouseSpec]:
@@ -84,42 +86,50 @@ async def run_twin(options: TwinRunOptions) -> int:
     hours = options.hours or 24 * 30
     clock = SimClock(datetime.now(UTC) - timedelta(hours=hours), speed=options.speed)
     days = hours / 24 + 1
-    fleet = TwinFleet(
-        specs,
-        FleetOptions(
-            broker_url=options.broker_url,
-            pki_dir=options.pki_dir,
-            data_dir=options.directory,
-            seed=options.seed,
-            days=days,
-        ),
-        clock,
+    fleet_options = FleetOptions(
+        broker_url=options.broker_url,
+        pki_dir=options.pki_dir,
+        data_dir=options.directory,
+        seed=options.seed,
+        days=days,
     )
+    processes = max(1, min(options.processes, len(specs)))
+    # every k-th house in process k: each process gets the same mix of house types
+    fleets = [
+        FleetProcess(specs[k::processes], fleet_options, start=clock.now(), speed=options.speed)
+        for k in range(processes)
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     end = clock.time() + hours * 3600
-    print(f"goflex twin: {len(specs)} houses x{options.speed:g} -> {options.broker_url}", file=sys.stderr)
-    task = asyncio.create_task(fleet.run(), name="fleet")
+    print(
+        f"goflex twin: {len(specs)} houses x{options.speed:g} in {processes} process(es) -> {options.broker_url}",
+        file=sys.stderr,
+    )
+    for fleet in fleets:
+        await fleet.start()
     try:
-        while not stop.is_set() and clock.time() < end and not task.done():
+        while not stop.is_set() and clock.time() < end and all(f.running for f in fleets):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), min(STATUS_EVERY_S / options.speed, 5.0))
-            print(status_line(fleet), file=sys.stderr)
+            statuses = [f.status for f in fleets if f.status is not None]
+            if len(statuses) == len(fleets):
+                print(status_line(combined(statuses), clock), file=sys.stderr)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        codes = await asyncio.gather(*(f.stop() for f in fleets))
+    if any(code not in (0, None) for code in codes):
+        print(f"goflex twin: a fleet process failed (exit codes {codes})", file=sys.stderr)
+        return 1
     return 0
 
 
-def status_line(fleet: TwinFleet) -> str:
+def status_line(status: FleetStatus, clock: SimClock) -> str:
     """One line: simulated time, houses online, values published, relays open, tank temperatures."""
-    s = fleet.summary()
-    t = datetime.fromtimestamp(s.time_s, UTC)
+    s = status.summary
     return (
-        f"{t:%Y-%m-%d %H:%M} UTC  online {fleet.online()}/{s.houses}  published {fleet.published():,}  "
+        f"{clock.now():%Y-%m-%d %H:%M} UTC  online {status.online}/{s.houses}  published {status.published:,}  "
         f"relays open {s.relays_open}  tanks {s.tank_min_c:.1f}/{s.tank_mean_c:.1f}/{s.tank_max_c:.1f} C  "
         f"load {s.total_power_w / 1000:.1f} kW  (real {time.strftime('%H:%M:%S')})"
     )

@@ -17,7 +17,9 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from goflex.common import SimClock
 from goflex.common.logs import RedactingFilter
 from goflex.sim.runner import FleetOptions, TwinFleet
 from goflex.twin.fleet import FleetSummary
-from goflex.twin.fleet_generator import pilot_fleet
+from goflex.twin.house import HouseSpec
 
 log = logging.getLogger(__name__)
 STATUS_PERIOD_S = 1.0  # real seconds between two status lines
@@ -49,10 +51,10 @@ class FleetStatus:
 
 
 class FleetProcess:
-    """The pilot fleet ``pilot_fleet(houses, seed)`` in a child process, on a clock started at ``start``.
+    """Twin houses with their gateways in a child process, on a clock started at ``start``.
 
     Args:
-        houses: number of houses.
+        specs: the houses (their metadata records are handed to the child).
         options: broker, certificates, directories, seed.
         start: the simulated start (the parent's clock now).
         speed: simulated seconds per real second.
@@ -60,11 +62,17 @@ class FleetProcess:
     """
 
     def __init__(
-        self, houses: int, options: FleetOptions, *, start: datetime, speed: float, log_file: Path | None = None
+        self,
+        specs: Sequence[HouseSpec],
+        options: FleetOptions,
+        *,
+        start: datetime,
+        speed: float,
+        log_file: Path | None = None,
     ) -> None:
         self._config = {
             "log_file": str(log_file) if log_file else None,
-            "houses": houses,
+            "specs": [spec.to_dict() for spec in specs],
             "seed": options.seed,
             "broker_url": options.broker_url,
             "pki_dir": str(options.pki_dir),
@@ -126,7 +134,7 @@ def _status_line(fleet: TwinFleet) -> str:
 async def run_child(config: dict[str, Any]) -> None:
     """The child's side: run the fleet, report, stop when stdin closes."""
     clock = SimClock(datetime.fromtimestamp(float(config["start"]), UTC), speed=float(config["speed"]))
-    specs = pilot_fleet(int(config["houses"]), seed=int(config["seed"]))
+    specs = [HouseSpec.from_dict(record) for record in config["specs"]]
     options = FleetOptions(
         broker_url=str(config["broker_url"]),
         pki_dir=Path(config["pki_dir"]),
@@ -166,3 +174,44 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def combined(statuses: Sequence[FleetStatus]) -> FleetStatus:
+    """One status for several fleet processes: counts add up, temperatures are the extremes and house-weighted means.
+
+    Raises:
+        ValueError: no status.
+    """
+    if not statuses:
+        raise ValueError("no fleet status to combine")
+    summaries = [s.summary for s in statuses]
+    houses = sum(s.houses for s in summaries)
+
+    def values(field: str) -> list[tuple[float, int]]:
+        pairs = [(float(getattr(s, field)), s.houses) for s in summaries]
+        return [(v, n) for v, n in pairs if not math.isnan(v)]  # nan: a process without tanks or heated rooms
+
+    def mean(field: str) -> float:
+        pairs = values(field)
+        weight = sum(n for _, n in pairs)
+        return sum(v * n for v, n in pairs) / weight if weight else math.nan
+
+    def extreme(field: str, pick: Callable[[list[float]], float]) -> float:
+        found = [v for v, _ in values(field)]
+        return pick(found) if found else math.nan
+
+    summary = dataclasses.replace(
+        summaries[0],
+        houses=houses,
+        relays_open=sum(s.relays_open for s in summaries),
+        boilers_heating=sum(s.boilers_heating for s in summaries),
+        space_heaters_running=sum(s.space_heaters_running for s in summaries),
+        tank_mean_c=mean("tank_mean_c"),
+        tank_min_c=extreme("tank_min_c", min),
+        tank_max_c=extreme("tank_max_c", max),
+        room_mean_c=mean("room_mean_c"),
+        room_min_c=extreme("room_min_c", min),
+        room_max_c=extreme("room_max_c", max),
+        total_power_w=sum(s.total_power_w for s in summaries),
+    )
+    return FleetStatus(sum(s.online for s in statuses), sum(s.published for s in statuses), summary)
