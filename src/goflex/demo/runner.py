@@ -1,14 +1,14 @@
-"""``goflex demo``: the pilot on embedded defaults, in one process (DESIGN.md 5.2).
+"""``goflex demo``: the pilot on embedded defaults, one command (DESIGN.md 5.2).
 
 What runs: a private CA (created on first use in the demo directory), the embedded MQTT broker with mutual TLS
 and the endpoint ACL, the platform (ingest into SQLite + the HTTP API) in this process, and in a child process
-(:mod:`goflex.sim.process`: the gateways get a core of their own, as on their own Pis) a fleet of Direct Control
-houses of the pilot's mix (:func:`goflex.twin.fleet_generator.pilot_fleet`): each house is the twin's physics (boiler, heat
-pump or heaters, base load, PV) read by its own gateway program through emulated devices (CII frames on a
-pseudo-terminal, Z-Wave reports, relays), with its own certificate and durable outbox, on a simulated clock
-running ``speed`` times faster than real time. A small "operator" blocks one house's water heater through the
-API for an hour every three simulated hours, so the whole command loop (API -> ``@set`` -> gateway -> relay ->
-physics -> meter -> ``@update`` -> history) is visible. A live summary is drawn on stderr.
+(:mod:`goflex.sim.process`: the gateways get a core of their own, as on their own Pis) a fleet of Direct
+Control houses of the pilot's mix (:func:`goflex.twin.fleet_generator.pilot_fleet`): each house is the twin's
+physics (boiler, heat pump or heaters, base load, PV) read by its own gateway program through emulated devices
+(CII frames on a pseudo-terminal, Z-Wave reports, relays), with its own certificate and durable outbox, on a
+simulated clock running ``speed`` times faster than real time. A small "operator" blocks one house's water
+heater through the API for an hour every three simulated hours, so the whole command loop (API -> ``@set`` ->
+gateway -> relay -> physics -> meter -> ``@update`` -> history) is visible. A live summary is drawn on stderr.
 """
 
 from __future__ import annotations
