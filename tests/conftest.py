@@ -7,6 +7,7 @@ skipping.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -20,6 +21,22 @@ PG_ADMIN_URL = os.environ.get("GOFLEX_TEST_PG", "postgresql://postgres@127.0.0.1
 
 # The Mosquitto fixtures live in a plugin module so that tests/integration and tests/fault share them.
 pytest_plugins = ["tests.fixtures_mosquitto"]
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """Undo what a test's ``goflex`` command did to the root logger.
+
+    ``goflex.cli.main.main()`` installs a handler on the stream that is ``sys.stderr`` at that moment: pytest's
+    capture of that test, closed afterwards. Left in place, every later log line would fail with "I/O
+    operation on closed file" on stderr.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def service_missing(service: str, why: str) -> None:
