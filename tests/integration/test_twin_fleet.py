@@ -98,6 +98,11 @@ async def test_an_api_relay_command_reaches_a_twin_house_and_changes_its_physics
 
                 await until(meter_stored, "the smart meter's +P (read from the pty) in history")
 
+                async def submeter_stored() -> bool:
+                    return bool(await history(http, power_path, started, clock.now()))
+
+                await until(submeter_stored, "the water heater's sub-meter in history")
+
                 # The operator opens the water heater's relay (heating blocked), as DOMS would.
                 commanded = clock.now()
                 control = f"/data/{target.name}/gateway/relay{target.dhw_relay}Control/parameter"
