@@ -7,32 +7,20 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from goflex.cli.arguments import house_count, positive
+
 
 def register(sub: Any) -> None:
     """Add the ``demo`` command."""
     demo = sub.add_parser("demo", help="run the pilot on embedded defaults (broker, SQLite, ingest, API, houses)")
-    demo.add_argument("--houses", type=_positive_int, default=20, help="twin Direct Control houses (default 20)")
-    demo.add_argument("--speed", type=_positive_float, default=10.0, help="simulated seconds per second (default 10)")
-    demo.add_argument("--hours", type=_positive_float, default=None, help="stop after H simulated hours")
+    demo.add_argument("--houses", type=house_count, default=20, help="twin Direct Control houses (default 20)")
+    demo.add_argument("--speed", type=positive, default=10.0, help="simulated seconds per second (default 10)")
+    demo.add_argument("--hours", type=positive, default=None, help="stop after H simulated hours")
     demo.add_argument("--port", type=int, default=8080, help="HTTP API port (default 8080; 0 = any free port)")
     demo.add_argument("--no-web", dest="web", action="store_false", help="do not serve the HTTP API")
     demo.add_argument("--dir", type=Path, default=Path("goflex-data/demo"), help="demo data (CA, database, outboxes)")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the houses")
     demo.set_defaults(handler=_demo)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 999:
-        raise argparse.ArgumentTypeError(f"{text}: must be 1..999 (house numbers have three digits)")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be > 0")
-    return value
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from goflex.cli.arguments import house_count, positive
+
 
 def register(sub: Any) -> None:
     """Add the ``twin`` command group."""
@@ -22,10 +24,10 @@ def register(sub: Any) -> None:
     commands = twin.add_subparsers(dest="twin_command", metavar="TWIN", required=True)
 
     run = commands.add_parser("run", help="twin houses with their gateway programs, against a broker")
-    run.add_argument("--houses", type=_house_count, default=20, help="Direct Control houses (default 20)")
-    run.add_argument("--speed", type=_positive, default=10.0, help="simulated seconds per second (default 10)")
+    run.add_argument("--houses", type=house_count, default=20, help="Direct Control houses (default 20)")
+    run.add_argument("--speed", type=positive, default=10.0, help="simulated seconds per second (default 10)")
     run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    run.add_argument("--hours", type=_positive, default=None, help="simulated hours, ending now (default 720: 30 days)")
+    run.add_argument("--hours", type=positive, default=None, help="simulated hours, ending now (default 720: 30 days)")
     run.add_argument(
         "--broker",
         default=os.environ.get("GOFLEX_BROKER_URL", "mqtts://localhost:8883"),
@@ -41,30 +43,16 @@ def register(sub: Any) -> None:
 
     simulate = commands.add_parser("simulate", help="physics only: a territory-size fleet, figures as JSON")
     simulate.add_argument("--houses", type=int, default=11_687, help="ripple-control receivers (default 11,687)")
-    simulate.add_argument("--days", type=_positive, default=30.0, help="simulated days (default 30)")
+    simulate.add_argument("--days", type=positive, default=30.0, help="simulated days (default 30)")
     simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     simulate.add_argument("--start", default="2026-01-01", help="first day, YYYY-MM-DD (Europe/Zurich midnight)")
     simulate.add_argument("--json", action="store_true", required=True, help="JSON on stdout (the only format)")
     simulate.set_defaults(handler=_simulate)
 
     fleet = commands.add_parser("fleet", help="print a generated fleet's house records as JSON")
-    fleet.add_argument("--houses", type=_house_count, default=200, help="houses (default 200, the pilot)")
+    fleet.add_argument("--houses", type=house_count, default=200, help="houses (default 200, the pilot)")
     fleet.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     fleet.set_defaults(handler=_fleet)
-
-
-def _house_count(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 999:
-        raise argparse.ArgumentTypeError(f"{text}: must be 1..999 (house numbers have three digits)")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be > 0")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:
