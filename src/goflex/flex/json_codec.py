@@ -3,13 +3,15 @@
 The wire form uses camelCase names, ISO 8601 UTC times written with ``Z`` and either a document
 ``{"flexOffer": [...]}`` or a single offer object. Reading is strict: unknown fields, wrong types and naive
 times are rejected with :class:`InvalidFlexOffer` naming the field path, so that ``dump(parse(x)) == x`` holds
-for every accepted input whose times are written in ``Z`` form. Optional fields absent on input stay absent on
+for every accepted input whose times are written as ``Z`` with whole seconds (other offsets are converted to
+UTC; fractions are written with six digits). Optional fields absent on input stay absent on
 output. Parsing checks shape only; the rules between fields are in :mod:`goflex.flex.validation`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -92,6 +94,9 @@ def _int(value: object, path: str) -> int:
 def _float(value: object, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidFlexOffer(path, "must be a number")
+    if not math.isfinite(value):
+        # Python's json reads NaN and Infinity; a NaN bound would pass every comparison in validation.
+        raise InvalidFlexOffer(path, "must be finite")
     return float(value)
 
 

@@ -136,6 +136,14 @@ def test_malformed_offers_name_the_field_and_rule(mutate: Any, field: str, rule:
     assert caught.value.rule == rule
 
 
+def test_nan_bounds_are_rejected() -> None:
+    text = REFERENCE_EXAMPLE.replace('"upper": 5.0', '"upper": NaN')
+    with pytest.raises(InvalidFlexOffer) as caught:
+        loads(text)
+    assert caught.value.field == "flexOffer[0].totalEnergyConstraint.upper"
+    assert caught.value.rule == "must be finite"
+
+
 def test_non_json_text_is_an_invalid_offer() -> None:
     with pytest.raises(InvalidFlexOffer) as caught:
         loads("{not json")

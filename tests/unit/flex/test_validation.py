@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -143,7 +143,7 @@ def test_good_schedule_and_boundaries_pass() -> None:
 
 
 @pytest.mark.parametrize("start", [EST - timedelta(minutes=15), LST + timedelta(minutes=15)])
-def test_start_outside_the_window_fails(start: object) -> None:
+def test_start_outside_the_window_fails(start: datetime) -> None:
     assert _fields(validate_schedule(OFFER, replace(GOOD, start_time=start))) == ["flexOfferSchedule.startTime"]
 
 
