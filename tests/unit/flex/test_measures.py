@@ -207,3 +207,13 @@ def test_assignment_count_is_at_least_one_for_a_valid_offer(
     count = assignment_flexibility(offer, 0.25)
     assert count >= 1
     assert count % (tf + 1) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(_grid_bounds, st.integers(-8, 8), st.integers(0, 6))
+def test_assignment_count_matches_brute_force(grid: list[tuple[int, int]], tec_low: int, tec_width: int) -> None:
+    bounds = [(float(lo), float(lo + width)) for lo, width in grid]
+    offer = _offer(bounds, tf=0, tec=(float(tec_low), float(tec_low + tec_width)))
+    amounts = [range(lo, lo + width + 1) for lo, width in grid]
+    expected = sum(1 for v in itertools.product(*amounts) if tec_low <= sum(v) <= tec_low + tec_width)
+    assert assignment_flexibility(offer, 1.0) == expected
