@@ -1,8 +1,18 @@
-"""FlexOffer core (pure): the FlexOffer model, its User Group JSON codec and validation.
+"""FlexOffer core (pure): the FlexOffer model, its User Group JSON codec, validation, aggregation, disaggregation.
 
 Energy is consumption-positive inside goflex; see :mod:`goflex.flex.model`.
 """
 
+from goflex.flex.aggregation import (
+    Aggregate,
+    AggregationParameters,
+    Aggregator,
+    aggregate,
+    aggregate_all,
+    time_flexibility,
+    time_flexibility_loss,
+)
+from goflex.flex.disaggregation import Disaggregation, InvalidAggregateSchedule, NoValidDisaggregation, disaggregate
 from goflex.flex.json_codec import (
     FlexOfferError,
     InvalidFlexOffer,
@@ -27,16 +37,25 @@ from goflex.flex.validation import Problem, require_valid, validate_offer, valid
 
 __all__ = [
     "DEFAULT_SECONDS_PER_INTERVAL",
+    "Aggregate",
+    "AggregationParameters",
+    "Aggregator",
+    "Disaggregation",
     "EnergyConstraint",
     "FlexOffer",
     "FlexOfferError",
     "FlexOfferState",
+    "InvalidAggregateSchedule",
     "InvalidFlexOffer",
+    "NoValidDisaggregation",
     "Problem",
     "ProfileSlice",
     "Schedule",
     "ScheduleSlice",
     "TariffConstraint",
+    "aggregate",
+    "aggregate_all",
+    "disaggregate",
     "dump_document",
     "dump_offer",
     "dumps",
@@ -44,6 +63,8 @@ __all__ = [
     "parse_document",
     "parse_offer",
     "require_valid",
+    "time_flexibility",
+    "time_flexibility_loss",
     "validate_offer",
     "validate_schedule",
 ]

@@ -72,5 +72,5 @@ def aggregate_schedules(draw: st.DrawFn, offer: FlexOffer) -> Schedule:
             share = min(1.0, abs(gap) / sum(room))
             sign = 1.0 if gap > 0 else -1.0
             amounts = [a + sign * share * r for a, r in zip(amounts, room, strict=True)]
-        amounts = [min(b.upper, max(b.lower, a)) for a, b in zip(amounts, bounds, strict=True)]
+    amounts = [min(b.upper, max(b.lower, a)) for a, b in zip(amounts, bounds, strict=True)]
     return Schedule(offer.start_after_time + shift * STEP, tuple(ScheduleSlice(1, a) for a in amounts))
