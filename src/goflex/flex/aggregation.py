@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from goflex.flex.model import EnergyConstraint, FlexOffer, FlexOfferState, ProfileSlice
+from goflex.flex.validation import ENERGY_TOLERANCE_KWH
 
 
 class Direction(StrEnum):
@@ -54,6 +55,10 @@ class AggregationParameters:
         tf_tolerance: time-flexibility cell width [intervals], >= 0; 0 loses no time flexibility.
         max_members: most members per aggregate, >= 1.
         aggregator_id: ``offeredById`` of the aggregates.
+        single_binding_tec: keep offers whose TEC binds (see :func:`binding_total`) single. Summed TECs forget
+            which intervals each TEC spans, so an aggregate with such a member can have valid schedules that
+            no member assignment meets (:class:`goflex.flex.disaggregation.NoValidDisaggregation`); with this
+            set, every valid aggregate schedule is disaggregatable, at the cost of less compression.
     """
 
     origin: datetime
@@ -61,6 +66,7 @@ class AggregationParameters:
     tf_tolerance: int = 0
     max_members: int = 100
     aggregator_id: str = "goflex-fman"
+    single_binding_tec: bool = False
 
     def __post_init__(self) -> None:
         if self.est_tolerance < 0 or self.tf_tolerance < 0 or self.max_members < 1:
@@ -148,6 +154,20 @@ def member_bounds(offer: FlexOffer) -> tuple[EnergyConstraint, ...]:
     return tuple(tightened)
 
 
+def binding_total(offer: FlexOffer) -> bool:
+    """Whether the offer's TEC restricts it beyond its TEC-tightened per-interval bounds.
+
+    A non-binding TEC holds for every assignment within :func:`member_bounds`, so the member behaves as a box.
+    """
+    if offer.total_energy_constraint is None:
+        return False
+    bounds = member_bounds(offer)
+    tec = effective_total(offer, bounds)
+    low = sum(b.lower for b in bounds)
+    high = sum(b.upper for b in bounds)
+    return low < tec.lower - ENERGY_TOLERANCE_KWH or high > tec.upper + ENERGY_TOLERANCE_KWH
+
+
 def direction(bounds: Sequence[EnergyConstraint]) -> Direction:
     """Consumption-only when every lower bound is >= 0, production-only when every upper is <= 0, else mixed."""
     if all(b.lower >= 0 for b in bounds):
@@ -162,9 +182,13 @@ def _cell(value: int, tolerance: int) -> int:
 
 
 def group_key(offer: FlexOffer, params: AggregationParameters) -> GroupKey | None:
-    """The grid cell of an offer, or ``None`` when it stays single (no fixed-duration expansion)."""
+    """The grid cell of an offer, or ``None`` when it stays single.
+
+    It stays single without a fixed-duration expansion, or with a binding TEC when
+    ``params.single_binding_tec`` is set.
+    """
     bounds = interval_bounds(offer)
-    if bounds is None:
+    if bounds is None or (params.single_binding_tec and binding_total(offer)):
         return None
     step = _interval(offer)
     since = offer.start_after_time - params.origin
@@ -308,7 +332,7 @@ class Aggregator:
         return tuple(sorted((a for cell in self._cells.values() for a in cell), key=lambda a: a.offer.id))
 
     def singles(self) -> tuple[FlexOffer, ...]:
-        """Offers that stay single (no fixed-duration expansion), sorted by id."""
+        """Offers that stay single (see :func:`group_key`), sorted by id."""
         return tuple(self._offers[i] for i in sorted(self._offers) if self._keys[i] is None)
 
 

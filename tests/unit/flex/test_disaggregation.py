@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goflex.flex import EnergyConstraint, FlexOffer, FlexOfferError, Schedule, ScheduleSlice, validate_schedule
-from goflex.flex.aggregation import Aggregate, AggregationParameters, aggregate, aggregate_all
+from goflex.flex.aggregation import Aggregate, AggregationParameters, aggregate, aggregate_all, binding_total
 from goflex.flex.disaggregation import Disaggregation, InvalidAggregateSchedule, NoValidDisaggregation, disaggregate
 
 from .flex_strategies import ORIGIN, STEP, aggregate_schedules, offer_sets
@@ -69,6 +69,8 @@ def test_an_unsplittable_schedule_raises_no_valid_disaggregation() -> None:
         _offer("b", 0, 0, (1, 0.0, 0.0), (1, -0.25, 0.0), (1, 0.0, 0.25)),
         total_energy_constraint=EnergyConstraint(0.0, 0.0),
     )
+    assert binding_total(b)
+    assert not binding_total(replace(b, total_energy_constraint=EnergyConstraint(-0.25, 0.25)))
     agg = aggregate([a, b], PARAMS)
     schedule = _flat(agg, [-0.125, -0.1875, 0.0625])
     assert validate_schedule(agg.offer, schedule) == []
@@ -103,6 +105,17 @@ def test_any_schedule_of_an_aggregate_without_tecs_splits_into_valid_member_sche
     offers: list[FlexOffer], data: st.DataObject
 ) -> None:
     for agg in aggregate_all(offers, PARAMS).aggregates():
+        _check(agg, data.draw(aggregate_schedules(agg.offer)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(offers=offer_sets(), data=st.data())
+def test_with_binding_tecs_kept_single_any_schedule_splits_into_valid_member_schedules(
+    offers: list[FlexOffer], data: st.DataObject
+) -> None:
+    aggregator = aggregate_all(offers, replace(PARAMS, single_binding_tec=True))
+    assert all(binding_total(o) for o in aggregator.singles())
+    for agg in aggregator.aggregates():
         _check(agg, data.draw(aggregate_schedules(agg.offer)))
 
 
