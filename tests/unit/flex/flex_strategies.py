@@ -14,6 +14,21 @@ STEP = timedelta(seconds=900)
 _energy = st.integers(min_value=-20, max_value=20).map(lambda n: n / 4)  # quarter kWh keeps sums readable
 
 
+def fixed_offer(offer_id: str, est: int, tf: int, *slices: tuple[int, float, float]) -> FlexOffer:
+    """An offer starting ``est`` intervals after 04:00 with ``tf`` intervals of flexibility."""
+    return FlexOffer(
+        id=offer_id,
+        state=FlexOfferState.OFFERED,
+        offered_by_id="house",
+        creation_time=ORIGIN,
+        accept_before_time=ORIGIN + timedelta(hours=1),
+        assignment_before_time=ORIGIN + timedelta(hours=2),
+        start_after_time=ORIGIN + timedelta(hours=4) + est * STEP,
+        start_before_time=ORIGIN + timedelta(hours=4) + (est + tf) * STEP,
+        profile=tuple(ProfileSlice(d, d, (EnergyConstraint(lo, hi),)) for d, lo, hi in slices),
+    )
+
+
 @st.composite
 def fixed_offers(draw: st.DrawFn, offer_id: str, with_tec: bool = True) -> FlexOffer:
     """A valid offer with fixed-duration slices, EST within 12 intervals of 04:00, tf <= 8 intervals."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from goflex.flex import EnergyConstraint, FlexOffer, FlexOfferState, ProfileSlice, validate_offer
+from goflex.flex import EnergyConstraint, FlexOffer, ProfileSlice, validate_offer
 from goflex.flex.aggregation import (
     AggregationParameters,
     Aggregator,
@@ -21,24 +21,10 @@ from goflex.flex.aggregation import (
     time_flexibility_loss,
 )
 
-from .flex_strategies import ORIGIN, STEP, offer_sets
+from .flex_strategies import ORIGIN, STEP, fixed_offer, offer_sets
 
 FOUR = ORIGIN + timedelta(hours=4)
-
-
-def _offer(offer_id: str, est: int, tf: int, *slices: tuple[int, float, float]) -> FlexOffer:
-    """An offer starting ``est`` intervals after 04:00 with ``tf`` intervals of flexibility."""
-    return FlexOffer(
-        id=offer_id,
-        state=FlexOfferState.OFFERED,
-        offered_by_id="house",
-        creation_time=ORIGIN,
-        accept_before_time=ORIGIN + timedelta(hours=1),
-        assignment_before_time=ORIGIN + timedelta(hours=2),
-        start_after_time=FOUR + est * STEP,
-        start_before_time=FOUR + (est + tf) * STEP,
-        profile=tuple(ProfileSlice(d, d, (EnergyConstraint(lo, hi),)) for d, lo, hi in slices),
-    )
+_offer = fixed_offer
 
 
 def _bounds(offer: FlexOffer) -> list[tuple[float, float]]:

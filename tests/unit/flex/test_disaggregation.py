@@ -13,7 +13,7 @@ from goflex.flex.aggregation import Aggregate, AggregationParameters, aggregate,
 from goflex.flex.disaggregation import Disaggregation, InvalidAggregateSchedule, NoValidDisaggregation, disaggregate
 
 from .flex_strategies import ORIGIN, STEP, aggregate_schedules, offer_sets
-from .test_aggregation import _offer
+from .flex_strategies import fixed_offer as _offer
 
 PARAMS = AggregationParameters(ORIGIN, est_tolerance=4, tf_tolerance=4, max_members=4)
 
