@@ -13,6 +13,11 @@ Given the aggregate's schedule (start ``s_a``, one amount ``x(k)`` [kWh] per int
    small LP (HiGHS): per-interval sums equal ``x(k)``, per-interval values within bounds, totals within the
    TECs, minimising the L1 deviation from the proportional fill. The GOFLEX reference code tried 5 greedy
    passes and logged an error instead.
+
+Limit: summed TECs forget which intervals each TEC spans, so an aggregate with a member whose TEC binds can
+have valid schedules that no member assignment meets; :class:`NoValidDisaggregation` says so. Aggregating with
+``AggregationParameters(single_binding_tec=True)`` rules this out (members are then boxes, and the
+proportional fill always meets them).
 """
 
 from __future__ import annotations
