@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twin_cmd",
     "gateway_cmd",
     "meter_cmd",
+    "flex_cmd",
     "pki_cmd",
     "broker_cmd",
     "serve_cmd",

@@ -308,3 +308,17 @@ def loads(text: str | bytes) -> tuple[FlexOffer, ...]:
 def dumps(offers: Sequence[FlexOffer]) -> str:
     """Write offers as compact JSON text of a ``{"flexOffer": [...]}`` document."""
     return json.dumps(dump_document(offers), separators=(",", ":"))
+
+
+def parse_schedule(value: object, path: str = "schedule") -> Schedule:
+    """A ``flexOfferSchedule`` object (``{"startTime", "scheduleSlices": [...]}``).
+
+    Raises:
+        InvalidFlexOffer: a missing or mistyped field (the message names it).
+    """
+    return _schedule(value, path)
+
+
+def dump_schedule(schedule: Schedule) -> dict[str, Any]:
+    """The JSON object of a schedule (as inside ``flexOfferSchedule``)."""
+    return _dump_schedule(schedule)
