@@ -89,12 +89,6 @@ def build_fleet(cfg: dict[str, Any]) -> TwinFleet:
     return TwinFleet(specs, options, clock)
 
 
-async def _physics(fleet: TwinFleet) -> None:
-    while True:
-        fleet.physics.advance_to(fleet.clock.time())
-        await fleet.clock.sleep(fleet.physics.dt_s)
-
-
 async def _wait(predicate: Any, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -109,7 +103,7 @@ async def run(cfg: dict[str, Any]) -> dict[str, Any]:
     fleet = build_fleet(cfg)
     n = len(fleet.houses)
     t0 = time.monotonic()
-    producers = [asyncio.create_task(_physics(fleet), name="physics")]
+    producers = [asyncio.create_task(fleet.physics_loop(), name="physics")]
     producers += [asyncio.create_task(h.meter.run(), name=f"meter {h.spec.name}") for h in fleet.houses]
     gateways = [asyncio.create_task(h.gateway.run(), name=f"gateway {h.spec.name}") for h in fleet.houses]
     connected = await _wait(lambda: fleet.online() == n, cfg["connect_seconds"])

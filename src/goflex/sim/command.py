@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from goflex.common import ConfigError, SimClock
-from goflex.pki import CertificateAuthority, CertificateKind
+from goflex.pki import CertificateAuthority
 from goflex.sim.process import FleetProcess, FleetStatus, combined
-from goflex.sim.runner import FleetOptions
+from goflex.sim.runner import FleetOptions, issue_missing_certificates
 from goflex.twin.fleet_generator import pilot_fleet
 from goflex.twin.house import HouseSpec, HouseSpecError
 
@@ -72,9 +72,7 @@ def issue_house_certificates(pki_dir: Path, names: list[str]) -> None:
     """
     if not (pki_dir / "ca.crt").is_file():
         raise ConfigError("--pki", f"{pki_dir}: no CA here (goflex pki init --dir {pki_dir})")
-    missing = [n for n in names if not (pki_dir / f"{n}.crt").is_file()]
-    if missing:
-        CertificateAuthority.load(pki_dir).issue_many(missing, CertificateKind.ENDPOINT)
+    issue_missing_certificates(CertificateAuthority.load(pki_dir), names)
 
 
 async def run_twin(options: TwinRunOptions) -> int:

@@ -46,10 +46,15 @@ def prepare_pki(directory: Path, names: Sequence[str]) -> Path:
     ca = CertificateAuthority.load(pki) if (pki / "ca.crt").is_file() else CertificateAuthority.init(pki)
     if not (pki / f"{BROKER_IDENTITY}.crt").is_file():
         ca.issue(BROKER_IDENTITY, CertificateKind.SERVER)
-    missing = [name for name in names if not (pki / f"{name}.crt").is_file()]
+    issue_missing_certificates(ca, names)
+    return pki
+
+
+def issue_missing_certificates(ca: CertificateAuthority, names: Sequence[str]) -> None:
+    """Issue an endpoint certificate to each house in ``names`` that has none in the CA's directory yet."""
+    missing = [name for name in names if not (ca.directory / f"{name}.crt").is_file()]
     if missing:
         ca.issue_many(missing, CertificateKind.ENDPOINT)
-    return pki
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ class TwinFleet:
         """Run every house until cancelled (physics, meters, gateways)."""
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._physics_loop(), name="physics")
+                group.create_task(self.physics_loop(), name="physics")
                 for h in self.houses:
                     group.create_task(h.meter.run(), name=f"meter {h.spec.name}")
                     group.create_task(h.gateway.run(), name=f"gateway {h.spec.name}")
@@ -154,7 +159,8 @@ class TwinFleet:
                 with contextlib.suppress(OSError):
                     h.meter.close()
 
-    async def _physics_loop(self) -> None:
+    async def physics_loop(self) -> None:
+        """Step the houses' physics on the simulated clock until cancelled (part of :meth:`run`)."""
         while True:
             self.physics.advance_to(self.clock.time())
             await self.clock.sleep(self.physics.dt_s)
