@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+# Benchmarks defined in their own command modules (``goflex.cli.<name>``), each with ``register(commands)``.
+EXTRA_BENCH_MODULES: tuple[str, ...] = ()
 
 
 def register(sub: Any) -> None:
@@ -35,6 +39,8 @@ def register(sub: Any) -> None:
     ingest.add_argument("--json", action="store_true", required=True, help="JSON on stdout (the only format)")
     ingest.set_defaults(handler=_ingest)
     _register_twin(commands)
+    for name in EXTRA_BENCH_MODULES:
+        importlib.import_module(f"goflex.cli.{name}").register(commands)
 
 
 def _register_twin(commands: Any) -> None:

@@ -1,0 +1,1 @@
+"""Flexibility Manager (FMAN): the aggregator between the FlexOffer Agents and the market."""

@@ -1,0 +1,1 @@
+"""Flexibility Market (FMAR): participants, orders, matching, contracts and settlement."""
