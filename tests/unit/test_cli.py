@@ -18,7 +18,22 @@ from goflex.broker.render import parse_conf
 from goflex.cli.main import main
 
 # DESIGN.md 5.2, the commands that exist so far (issue 2).
-COMMANDS = ("demo", "twin", "gateway", "meter", "flex", "pki", "broker", "serve", "history", "bench")
+COMMANDS = (
+    "demo",
+    "twin",
+    "gateway",
+    "meter",
+    "flex",
+    "foa",
+    "fman",
+    "market",
+    "doms",
+    "pki",
+    "broker",
+    "serve",
+    "history",
+    "bench",
+)
 GOFLEX = Path(sys.executable).parent / "goflex"
 
 

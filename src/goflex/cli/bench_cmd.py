@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 # Benchmarks defined in their own command modules (``goflex.cli.<name>``), each with ``register(commands)``.
-EXTRA_BENCH_MODULES: tuple[str, ...] = ()
+EXTRA_BENCH_MODULES: tuple[str, ...] = ("bench_flex_cmd", "bench_market_cmd", "bench_doms_cmd")
 
 
 def register(sub: Any) -> None:
