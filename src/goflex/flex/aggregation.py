@@ -1,108 +1,62 @@
-"""Start-aligned aggregation of FlexOffers on a grid of tolerances (pure; reference flexoffer.md section 3).
+"""Aggregation of FlexOffers on a grid of tolerances, incremental and in batch (pure; reference flexoffer.md 3).
 
-Per-interval expansion (the convention every function here relies on): a profile slice of fixed duration
-``d`` intervals (``minDuration == maxDuration == d``) with energy bounds ``[l, u]`` [kWh] for the whole slice
-contributes the bounds ``[l/d, u/d]`` [kWh] to each of its ``d`` intervals - the standard reading of
-fixed-duration slices in the FlexOffer literature. Any per-interval assignment within those bounds sums to a
-slice amount within ``[l, u]``. Offers with a variable-duration slice, or without exactly one energy constraint
-per slice, have no such expansion and **stay single** (they are traded as they are).
+The rules (per-interval expansion, TEC tightening, inner boxes, grid, alignment, summing) are documented in
+:mod:`goflex.flex.offer_table` and :mod:`goflex.flex.grouping`, where they are computed; this module is the
+API: the scalar helpers, :func:`aggregate` (one group), the incremental :class:`Aggregator` and the batch
+:func:`aggregate_all`. Both paths sum through :func:`goflex.flex.grouping.sum_groups`, so
+``aggregate_all(offers)`` equals adding the offers one by one (property-tested).
 
-A member's per-interval bounds are also tightened by its total-energy constraint (TEC): interval ``k`` cannot
-go below ``L - (sum h - h_k)`` nor above ``U - (sum l - l_k)``. This removes only values no valid schedule of
-the member can take, and makes more aggregate schedules disaggregatable.
-
-Grouping: a group key is (interval length, phase of EST on the interval grid, direction, EST cell, tf cell)
-with ``cell = floor((value - origin) / tolerance)`` in intervals (tolerance 0 = exact value), EST counted in
-intervals from ``origin`` and ``tf = LST - EST``. Direction is consumption-only (every lower >= 0),
-production-only (every upper <= 0) or mixed; they never share a group. A cell's members, sorted by id, are cut
-into groups of at most ``max_members``, so the groups are a function of the cell's member set: an incremental
-add/remove rebuilds only that cell (and only its groups whose membership changed), and always equals a rebuild.
-
-Summing (start alignment): ``EST(a) = min EST``, ``tf(a) = min tf``, ``LST(a) = EST(a) + tf(a)``; each member is
-placed at offset ``EST(f) - EST(a)`` intervals; per-interval bounds are summed, giving one slice of duration 1
-per interval; TECs are summed (a member without one contributes the sum of its slice bounds; the aggregate has
-no TEC when no member has one); creation time and deadlines take the minimum. Time flexibility lost is
-``sum tf(f) - tf(a)``.
+Offers with a variable-duration slice, or without exactly one energy constraint per slice, have no per-interval
+expansion and **stay single** (they are traded as they are); so do offers whose TEC binds under the ``single``
+TEC policy. Time flexibility lost is ``sum tf(f) - tf(a)``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import timedelta
 
-from goflex.flex.model import EnergyConstraint, FlexOffer, FlexOfferState, ProfileSlice
-from goflex.flex.validation import ENERGY_TOLERANCE_KWH
+import numpy as np
 
+from goflex.flex.aggregation_model import (
+    Aggregate,
+    AggregationParameters,
+    Alignment,
+    Direction,
+    GroupKey,
+    TecPolicy,
+    aggregate_id,
+)
+from goflex.flex.grouping import cell_columns, form_groups, sum_groups
+from goflex.flex.model import EnergyConstraint, FlexOffer
+from goflex.flex.offer_table import OfferTable, derive_bounds
 
-class Direction(StrEnum):
-    """Which way an offer's energy can flow (consumption-positive)."""
-
-    CONSUMPTION = "consumption"
-    PRODUCTION = "production"
-    MIXED = "mixed"
-
-
-@dataclass(frozen=True, slots=True)
-class AggregationParameters:
-    """Grid and size bound of the grouping.
-
-    Attributes:
-        origin: aware UTC datetime the EST cells count from.
-        est_tolerance: EST cell width [intervals], >= 0; 0 groups equal ESTs only.
-        tf_tolerance: time-flexibility cell width [intervals], >= 0; 0 loses no time flexibility.
-        max_members: most members per aggregate, >= 1.
-        aggregator_id: ``offeredById`` of the aggregates.
-        single_binding_tec: keep offers whose TEC binds (see :func:`binding_total`) single. Summed TECs forget
-            which intervals each TEC spans, so an aggregate with such a member can have valid schedules that
-            no member assignment meets (:class:`goflex.flex.disaggregation.NoValidDisaggregation`); with this
-            set, every valid aggregate schedule is disaggregatable, at the cost of less compression.
-    """
-
-    origin: datetime
-    est_tolerance: int = 0
-    tf_tolerance: int = 0
-    max_members: int = 100
-    aggregator_id: str = "goflex-fman"
-    single_binding_tec: bool = False
-
-    def __post_init__(self) -> None:
-        if self.est_tolerance < 0 or self.tf_tolerance < 0 or self.max_members < 1:
-            raise ValueError("tolerances must be >= 0 and max_members >= 1")
-
-
-@dataclass(frozen=True, slots=True)
-class Aggregate:
-    """An aggregate FlexOffer and the members it was summed from.
-
-    Attributes:
-        offer: the aggregate; one slice of duration 1 per interval.
-        members: the member offers, sorted by id.
-        offsets: each member's profile start relative to the aggregate's [intervals], >= 0.
-    """
-
-    offer: FlexOffer
-    members: tuple[FlexOffer, ...]
-    offsets: tuple[int, ...]
-
-    @property
-    def member_ids(self) -> tuple[str, ...]:
-        """Ids of the members, in ``members`` order."""
-        return tuple(m.id for m in self.members)
-
-
-GroupKey = tuple[int, float, Direction, int, int]
-
-
-def _interval(offer: FlexOffer) -> timedelta:
-    return timedelta(seconds=offer.num_seconds_per_interval)
+__all__ = [
+    "Aggregate",
+    "AggregationParameters",
+    "Aggregator",
+    "Alignment",
+    "Direction",
+    "GroupKey",
+    "TecPolicy",
+    "aggregate",
+    "aggregate_all",
+    "aggregate_id",
+    "binding_total",
+    "direction",
+    "effective_total",
+    "group_key",
+    "interval_bounds",
+    "member_bounds",
+    "time_flexibility",
+    "time_flexibility_loss",
+]
 
 
 def time_flexibility(offer: FlexOffer) -> int:
     """``tf = LST - EST`` [intervals]."""
-    return (offer.start_before_time - offer.start_after_time) // _interval(offer)
+    return (offer.start_before_time - offer.start_after_time) // timedelta(seconds=offer.num_seconds_per_interval)
 
 
 def interval_bounds(offer: FlexOffer) -> tuple[EnergyConstraint, ...] | None:
@@ -112,13 +66,10 @@ def interval_bounds(offer: FlexOffer) -> tuple[EnergyConstraint, ...] | None:
         One constraint per interval of the profile, or ``None`` when a slice has a variable duration or not
         exactly one energy constraint (such offers stay single).
     """
-    bounds: list[EnergyConstraint] = []
-    for s in offer.profile:
-        if s.min_duration != s.max_duration or s.min_duration < 1 or len(s.energy_constraints) != 1:
-            return None
-        c, d = s.energy_constraints[0], s.min_duration
-        bounds += [EnergyConstraint(c.lower / d, c.upper / d)] * d
-    return tuple(bounds)
+    table = OfferTable.from_offers([offer])
+    if not table.fixed[0]:
+        return None
+    return tuple(EnergyConstraint(a, b) for a, b in zip(table.lower.tolist(), table.upper.tolist(), strict=True))
 
 
 def effective_total(offer: FlexOffer, bounds: Sequence[EnergyConstraint]) -> EnergyConstraint:
@@ -134,24 +85,18 @@ def effective_total(offer: FlexOffer, bounds: Sequence[EnergyConstraint]) -> Ene
     return EnergyConstraint(lower, upper)
 
 
-def member_bounds(offer: FlexOffer) -> tuple[EnergyConstraint, ...]:
-    """Per-interval bounds [kWh] of an aggregatable offer, tightened by its TEC (see module docstring).
+def member_bounds(offer: FlexOffer, *, box: bool = False) -> tuple[EnergyConstraint, ...]:
+    """Per-interval bounds [kWh] of an aggregatable offer, tightened by its TEC (``box``: its inner box).
 
     Raises:
         ValueError: when the offer has no per-interval expansion.
     """
-    bounds = interval_bounds(offer)
-    if bounds is None:
+    table = OfferTable.from_offers([offer])
+    if not table.fixed[0]:
         raise ValueError(f"{offer.id}: not a fixed-duration offer")
-    tec = effective_total(offer, bounds)
-    low = sum(b.lower for b in bounds)
-    high = sum(b.upper for b in bounds)
-    tightened = []
-    for b in bounds:
-        lower = min(b.upper, max(b.lower, tec.lower - (high - b.upper)))
-        # max(lower, ...): float rounding of the sums must not cross the bounds.
-        tightened.append(EnergyConstraint(lower, max(lower, min(b.upper, tec.upper - (low - b.lower)))))
-    return tuple(tightened)
+    b = derive_bounds(table)
+    lo, hi = (b.box_lo, b.box_hi) if box else (b.tight_lo, b.tight_hi)
+    return tuple(EnergyConstraint(x, y) for x, y in zip(lo.tolist(), hi.tolist(), strict=True))
 
 
 def binding_total(offer: FlexOffer) -> bool:
@@ -159,13 +104,8 @@ def binding_total(offer: FlexOffer) -> bool:
 
     A non-binding TEC holds for every assignment within :func:`member_bounds`, so the member behaves as a box.
     """
-    if offer.total_energy_constraint is None:
-        return False
-    bounds = member_bounds(offer)
-    tec = effective_total(offer, bounds)
-    low = sum(b.lower for b in bounds)
-    high = sum(b.upper for b in bounds)
-    return low < tec.lower - ENERGY_TOLERANCE_KWH or high > tec.upper + ENERGY_TOLERANCE_KWH
+    table = OfferTable.from_offers([offer])
+    return bool(table.fixed[0] and derive_bounds(table).binding[0])
 
 
 def direction(bounds: Sequence[EnergyConstraint]) -> Direction:
@@ -177,95 +117,39 @@ def direction(bounds: Sequence[EnergyConstraint]) -> Direction:
     return Direction.MIXED
 
 
-def _cell(value: int, tolerance: int) -> int:
-    return value if tolerance == 0 else value // tolerance
-
-
 def group_key(offer: FlexOffer, params: AggregationParameters) -> GroupKey | None:
-    """The grid cell of an offer, or ``None`` when it stays single.
-
-    It stays single without a fixed-duration expansion, or with a binding TEC when
-    ``params.single_binding_tec`` is set.
-    """
-    bounds = interval_bounds(offer)
-    if bounds is None or (params.single_binding_tec and binding_total(offer)):
-        return None
-    step = _interval(offer)
-    since = offer.start_after_time - params.origin
-    phase = (since % step).total_seconds()
-    est = since // step
-    return (
-        offer.num_seconds_per_interval,
-        phase,
-        direction(bounds),
-        _cell(est, params.est_tolerance),
-        _cell(time_flexibility(offer), params.tf_tolerance),
-    )
+    """The grid cell of an offer, or ``None`` when it stays single (see the module docstring)."""
+    table = OfferTable.from_offers([offer])
+    return cell_columns(table, derive_bounds(table), params).key(table, 0)
 
 
 def time_flexibility_loss(agg: Aggregate) -> int:
     """Aggregation loss in time flexibility: ``sum tf(members) - tf(aggregate)`` [intervals] (reference 5).
 
     Each member keeps ``tf(a)`` of its own ``tf(f)`` start choices, so the members' lost start choices are
-    ``sum (tf(f) - tf(a))``, zero when every member has the same tf (tf tolerance 0).
+    ``sum (tf(f) - tf(a))``, zero when every member has the same tf (tf tolerance 0, start alignment).
     """
     return sum(time_flexibility(m) for m in agg.members) - time_flexibility(agg.offer)
 
 
-def aggregate_id(member_ids: Iterable[str]) -> str:
-    """Deterministic aggregate id: ``agg-`` and 16 hex digits of the SHA-256 of the sorted member ids."""
-    digest = hashlib.sha256("\n".join(sorted(member_ids)).encode()).hexdigest()
-    return f"agg-{digest[:16]}"
-
-
-def _summed_bounds(members: Sequence[FlexOffer], offsets: Sequence[int]) -> list[EnergyConstraint]:
-    per_member = [member_bounds(m) for m in members]
-    length = max(o + len(b) for o, b in zip(offsets, per_member, strict=True))
-    low, high = [0.0] * length, [0.0] * length
-    for offset, bounds in zip(offsets, per_member, strict=True):
-        for k, b in enumerate(bounds, start=offset):
-            low[k] += b.lower
-            high[k] += b.upper
-    return [EnergyConstraint(lo, hi) for lo, hi in zip(low, high, strict=True)]
-
-
 def aggregate(members: Sequence[FlexOffer], params: AggregationParameters) -> Aggregate:
-    """Sum members into one aggregate by start alignment (see module docstring).
+    """Sum members into one aggregate (see :mod:`goflex.flex.grouping`).
 
     Args:
-        members: valid fixed-duration offers with the same interval length and EST phase, >= 1.
-        params: supplies ``aggregator_id``.
+        members: valid fixed-duration offers with the same interval length and anchor phase, >= 1.
+        params: supplies the alignment, the TEC policy and ``aggregator_id``.
 
     Raises:
         ValueError: when ``members`` is empty or a member has no fixed-duration expansion.
     """
     if not members:
         raise ValueError("an aggregate needs at least one member")
-    ordered = tuple(sorted(members, key=lambda m: m.id))
-    first = ordered[0]
-    step = _interval(first)
-    est = min(m.start_after_time for m in ordered)
-    tf = min(time_flexibility(m) for m in ordered)
-    offsets = tuple((m.start_after_time - est) // step for m in ordered)
-    slices = tuple(ProfileSlice(1, 1, (b,)) for b in _summed_bounds(ordered, offsets))
-    tec = None
-    if any(m.total_energy_constraint is not None for m in ordered):
-        totals = [effective_total(m, member_bounds(m)) for m in ordered]
-        tec = EnergyConstraint(sum(t.lower for t in totals), sum(t.upper for t in totals))
-    offer = FlexOffer(
-        id=aggregate_id(m.id for m in ordered),
-        state=FlexOfferState.INITIAL,
-        offered_by_id=params.aggregator_id,
-        creation_time=min(m.creation_time for m in ordered),
-        accept_before_time=min(m.accept_before_time for m in ordered),
-        assignment_before_time=min(m.assignment_before_time for m in ordered),
-        start_after_time=est,
-        start_before_time=est + tf * step,
-        profile=slices,
-        num_seconds_per_interval=first.num_seconds_per_interval,
-        total_energy_constraint=tec,
-    )
-    return Aggregate(offer, ordered, offsets)
+    ordered = sorted(members, key=lambda m: m.id)
+    table = OfferTable.from_offers(ordered)
+    if not table.fixed.all():
+        raise ValueError(f"{ordered[int(np.argmin(table.fixed))].id}: not a fixed-duration offer")
+    everyone = np.arange(len(ordered), dtype=np.int64)
+    return sum_groups(table, derive_bounds(table), everyone, np.zeros(1, dtype=np.int64), params)[0]
 
 
 class Aggregator:
@@ -327,6 +211,13 @@ class Aggregator:
             self._cells.pop(key, None)
             self._cell_ids.pop(key, None)
 
+    def _load(self, key: GroupKey | None, cell: list[Aggregate], ids: set[str]) -> None:
+        """Install a cell built in batch (only :func:`aggregate_all` on an empty aggregator)."""
+        if key is None:
+            raise ValueError("a cell needs a key")
+        self._cells[key] = cell
+        self._cell_ids[key] = ids
+
     def aggregates(self) -> tuple[Aggregate, ...]:
         """Every aggregate, sorted by aggregate id."""
         return tuple(sorted((a for cell in self._cells.values() for a in cell), key=lambda a: a.offer.id))
@@ -336,9 +227,52 @@ class Aggregator:
         return tuple(self._offers[i] for i in sorted(self._offers) if self._keys[i] is None)
 
 
+def _id_rank(offers: Sequence[FlexOffer]) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
+    """Rank of each offer's id in sorted order.
+
+    Raises:
+        ValueError: when two offers share an id.
+    """
+    ids = [o.id for o in offers]
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    for a, b in itertools.pairwise(order):
+        if ids[a] == ids[b]:
+            raise ValueError(f"{ids[a]}: already aggregated; use update")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(ids), dtype=np.int64)
+    return rank
+
+
 def aggregate_all(offers: Iterable[FlexOffer], params: AggregationParameters) -> Aggregator:
-    """Aggregate a batch of offers from scratch."""
+    """Aggregate a batch of offers from scratch, vectorised (columns, sort by key, summed with ``bincount``).
+
+    The result equals adding the offers one by one to an empty :class:`Aggregator` (property-tested), and the
+    returned aggregator goes on incrementally from there.
+
+    Raises:
+        ValueError: when two offers share an id.
+    """
+    batch = list(offers)
     aggregator = Aggregator(params)
-    for offer in offers:
-        aggregator.add(offer)
+    if not batch:
+        return aggregator
+    rank = _id_rank(batch)
+    table = OfferTable.from_offers(batch)
+    bounds = derive_bounds(table)
+    cells = cell_columns(table, bounds, params)
+    order, starts, cell_starts = form_groups(table, cells, rank, params.max_members)
+    aggregates = sum_groups(table, bounds, order, starts, params)
+    keys: list[GroupKey | None] = [None] * len(batch)
+    group_ends = [*starts.tolist(), order.size]
+    rows = order.tolist()
+    cell_bounds = [*cell_starts.tolist(), starts.size]
+    for c in range(cell_starts.size):
+        g0, g1 = cell_bounds[c], cell_bounds[c + 1]
+        members = rows[group_ends[g0] : group_ends[g1]]
+        key = cells.key(table, members[0])
+        for r in members:
+            keys[r] = key
+        aggregator._load(key, aggregates[g0:g1], {batch[r].id for r in members})
+    aggregator._offers = {o.id: o for o in batch}
+    aggregator._keys = {o.id: k for o, k in zip(batch, keys, strict=True)}
     return aggregator

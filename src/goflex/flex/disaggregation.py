@@ -1,37 +1,37 @@
-"""Disaggregation of an aggregate's schedule into valid member schedules (pure; reference flexoffer.md section 4).
+"""Disaggregation of aggregate schedules into valid member schedules, vectorised (pure; reference flexoffer.md 4).
 
-Given the aggregate's schedule (start ``s_a``, one amount ``x(k)`` [kWh] per interval):
+Given an aggregate's schedule (start ``s_a``, one amount ``x(k)`` [kWh] per interval):
 
-1. each member starts at ``s_i = EST(f_i) + (s_a - EST(a))``, inside its own window because
-   ``tf(a) = min tf``;
-2. per interval ``k``, over the members active at ``k`` with per-interval bounds ``[l_i, h_i]`` (see
-   :mod:`goflex.flex.aggregation` for the expansion), every member is filled to the same fraction
-   ``p = (x - sum l_i) / sum (h_i - l_i)`` (``p = 1`` when the ranges sum to 0): bounds hold and the amounts
-   add up to ``x``;
+1. member ``i`` starts at ``s_a + offsets[i]`` intervals (``EST(f_i) + (s_a - EST(a))`` under start alignment),
+   inside its own window by construction of the aggregate;
+2. per interval ``k``, over the members active at ``k`` with per-interval bounds ``[l_i, h_i]``, every member is
+   filled to the same fraction ``p = (x - sum l_i) / sum (h_i - l_i)`` (``p = 1`` when the ranges sum to 0):
+   bounds hold and the amounts add up to ``x``. The bounds are the members' inner boxes
+   (:mod:`goflex.flex.offer_table`) when ``x`` lies within their sums at every interval - always so for an
+   aggregate built with the default ``box`` TEC policy, and then every member's TEC holds by construction -
+   else the TEC-tightened bounds;
 3. a member's slice amount is the sum of its per-interval amounts over the slice;
-4. when a member's total then breaks its total-energy constraint, the whole assignment is solved exactly as a
-   small LP (HiGHS): per-interval sums equal ``x(k)``, per-interval values within bounds, totals within the
-   TECs, minimising the L1 deviation from the proportional fill. The GOFLEX reference code tried 5 greedy
-   passes and logged an error instead.
+4. when a member's total then breaks its TEC (only possible for aggregates built with the ``sum`` policy), that
+   aggregate's assignment is solved exactly as a small LP (HiGHS): per-interval sums equal ``x(k)``, values
+   within bounds, totals within the TECs, minimising the L1 deviation from the proportional fill. The GOFLEX
+   reference code tried 5 greedy passes and logged an error instead.
 
-Limit: summed TECs forget which intervals each TEC spans, so an aggregate with a member whose TEC binds can
-have valid schedules that no member assignment meets; :class:`NoValidDisaggregation` says so. Aggregating with
-``AggregationParameters(single_binding_tec=True)`` rules this out (members are then boxes, and the
-proportional fill always meets them).
+:func:`disaggregate_many` does steps 1-3 for any number of aggregates at once in numpy (one table of all their
+members) and calls the LP only for the aggregates that need it; :func:`disaggregate` is the same for one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import highspy
 import numpy as np
 
-from goflex.flex.aggregation import Aggregate, effective_total, member_bounds
+from goflex.flex.aggregation_model import Aggregate
 from goflex.flex.errors import FlexOfferError
-from goflex.flex.model import EnergyConstraint, FlexOffer, Schedule, ScheduleSlice
+from goflex.flex.model import Schedule, ScheduleSlice
+from goflex.flex.offer_table import Bounds, Floats, Ints, OfferTable, derive_bounds, from_us, segment_sum, to_us
 from goflex.flex.validation import ENERGY_TOLERANCE_KWH, validate_schedule
 
 LP_TOLERANCE = 1e-10
@@ -49,69 +49,33 @@ class InvalidAggregateSchedule(FlexOfferError):  # noqa: N818 - named for what i
 class NoValidDisaggregation(FlexOfferError):  # noqa: N818 - named for what is wrong (style.md 5)
     """The aggregate schedule is valid but no member assignment meets every member's constraints.
 
-    Start-aligned aggregation keeps only the sum of the members' total-energy constraints, so some aggregate
-    schedules with TEC members cannot be split; the caller should choose another aggregate schedule.
+    Only aggregates built with the ``sum`` TEC policy can raise it: summed total-energy constraints forget which
+    intervals each spans, so some of their schedules cannot be split; the caller should choose another schedule.
     """
 
 
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Member ``i`` is active at aggregate intervals ``offsets[i] .. offsets[i] + len(bounds[i]) - 1``."""
-
-    offsets: tuple[int, ...]
-    bounds: tuple[tuple[EnergyConstraint, ...], ...]
-    totals: tuple[EnergyConstraint, ...]
-
-
-def _layout(aggregate: Aggregate) -> _Layout:
-    bounds = tuple(member_bounds(m) for m in aggregate.members)
-    totals = tuple(effective_total(m, b) for m, b in zip(aggregate.members, bounds, strict=True))
-    return _Layout(aggregate.offsets, bounds, totals)
-
-
-def proportional_fill(
-    layout_bounds: Sequence[Sequence[EnergyConstraint]], offsets: Sequence[int], amounts: Sequence[float]
-) -> list[list[float]]:
-    """Fill every active member to the same fraction of its range, per interval.
+def exact_repair(
+    lo: Floats,
+    hi: Floats,
+    *,
+    position: Ints,
+    member: Ints,
+    totals: tuple[Floats, Floats],
+    amounts: Floats,
+    target: Floats,
+) -> Floats:
+    """Solve one aggregate's member assignment exactly as an LP, closest (L1) to ``target``.
 
     Args:
-        layout_bounds: per member, its per-interval bounds [kWh].
-        offsets: per member, its first aggregate interval.
-        amounts: the aggregate's amount per interval [kWh], within the summed bounds.
+        lo, hi: per member-interval bounds [kWh] (one entry per variable).
+        position: the aggregate interval of each variable.
+        member: the member (0-based within the aggregate) of each variable.
+        totals: per member, the bounds of its total [kWh].
+        amounts: the aggregate's amount per interval [kWh].
+        target: the proportional fill, one entry per variable [kWh].
 
     Returns:
-        Per member, its per-interval amounts [kWh].
-    """
-    low = [0.0] * len(amounts)
-    span = [0.0] * len(amounts)
-    for offset, bounds in zip(offsets, layout_bounds, strict=True):
-        for k, b in enumerate(bounds, start=offset):
-            low[k] += b.lower
-            span[k] += b.upper - b.lower
-    fraction = [
-        1.0 if s <= 0 else min(1.0, max(0.0, (x - lo) / s)) for x, lo, s in zip(amounts, low, span, strict=True)
-    ]
-    return [
-        [b.lower + fraction[k] * (b.upper - b.lower) for k, b in enumerate(bounds, start=offset)]
-        for offset, bounds in zip(offsets, layout_bounds, strict=True)
-    ]
-
-
-def _breaks_total(values: Sequence[float], total: EnergyConstraint) -> bool:
-    s = sum(values)
-    return not total.lower - ENERGY_TOLERANCE_KWH <= s <= total.upper + ENERGY_TOLERANCE_KWH
-
-
-def _index(layout: _Layout) -> list[list[int]]:
-    columns, n = [], 0
-    for bounds in layout.bounds:
-        columns.append(list(range(n, n + len(bounds))))
-        n += len(bounds)
-    return columns
-
-
-def exact_repair(layout: _Layout, amounts: Sequence[float], target: Sequence[Sequence[float]]) -> list[list[float]]:
-    """Solve the member assignment exactly as an LP, closest (L1) to ``target``.
+        One value per variable [kWh].
 
     Raises:
         NoValidDisaggregation: when the LP is infeasible.
@@ -119,45 +83,30 @@ def exact_repair(layout: _Layout, amounts: Sequence[float], target: Sequence[Seq
     h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stubs
     h.setOptionValue("output_flag", False)
     h.setOptionValue("primal_feasibility_tolerance", LP_TOLERANCE)
-    columns = _index(layout)
-    n = sum(len(c) for c in columns)
-    for bounds in layout.bounds:
-        for b in bounds:
-            h.addCol(0.0, b.lower, b.upper, 0, np.array([], dtype=np.int32), np.array([], dtype=np.float64))
+    n = lo.size
+    no_index, no_value = np.array([], dtype=np.int32), np.array([], dtype=np.float64)
+    for j in range(n):
+        h.addCol(0.0, float(lo[j]), float(hi[j]), 0, no_index, no_value)
     # Deviation d_j >= |x_j - target_j|: columns n .. 2n-1 with cost 1.
     for _ in range(n):
-        h.addCol(1.0, 0.0, highspy.kHighsInf, 0, np.array([], dtype=np.int32), np.array([], dtype=np.float64))
-    flat_target = [t for row in target for t in row]
-    for j, t in enumerate(flat_target):
+        h.addCol(1.0, 0.0, highspy.kHighsInf, 0, no_index, no_value)
+    for j, t in enumerate(target.tolist()):
         idx = np.array([j, n + j], dtype=np.int32)
         h.addRow(-highspy.kHighsInf, t, 2, idx, np.array([1.0, -1.0]))  # x - d <= t
         h.addRow(t, highspy.kHighsInf, 2, idx, np.array([1.0, 1.0]))  # x + d >= t
-    per_interval: list[list[int]] = [[] for _ in amounts]
-    for offset, cols in zip(layout.offsets, columns, strict=True):
-        for k, j in enumerate(cols, start=offset):
-            per_interval[k].append(j)
-    for x, cols in zip(amounts, per_interval, strict=True):
-        if cols:
-            h.addRow(x, x, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
-    for total, cols in zip(layout.totals, columns, strict=True):
-        h.addRow(total.lower, total.upper, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
+    for k, x in enumerate(amounts.tolist()):
+        cols = np.flatnonzero(position == k).astype(np.int32)
+        if cols.size:
+            h.addRow(x, x, cols.size, cols, np.ones(cols.size))
+    for i, (t_lo, t_hi) in enumerate(zip(totals[0].tolist(), totals[1].tolist(), strict=True)):
+        cols = np.flatnonzero(member == i).astype(np.int32)
+        h.addRow(t_lo, t_hi, cols.size, cols, np.ones(cols.size))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise NoValidDisaggregation(
             f"no member assignment meets every constraint ({h.modelStatusToString(h.getModelStatus())})"
         )
-    solution = list(h.getSolution().col_value)
-    return [[solution[j] for j in cols] for cols in columns]
-
-
-def _member_schedule(offer: FlexOffer, start: datetime, values: Sequence[float]) -> Schedule:
-    slices, k = [], 0
-    for s in offer.profile:
-        d, c = s.min_duration, s.energy_constraints[0]
-        # Clamp away float rounding: l/d added d times may miss l by an ulp, and validation has no slack there.
-        slices.append(ScheduleSlice(d, min(c.upper, max(c.lower, sum(values[k : k + d])))))
-        k += d
-    return Schedule(start, tuple(slices))
+    return np.array(h.getSolution().col_value[:n], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +124,169 @@ class Disaggregation:
     interval_amounts: dict[str, tuple[float, ...]]
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class MemberSchedules:
+    """Member schedules of many aggregate schedules, in columns (see :func:`disaggregate_many`).
+
+    Attributes:
+        aggregates: the aggregates, in input order.
+        table: their members, aggregate after aggregate, each aggregate's members in its order.
+        member_first: index in ``table`` of each aggregate's first member.
+        start_us: each member's schedule start [us since the epoch].
+        slice_amounts: per flat slice of ``table``, the member's amount [kWh].
+        interval_amounts: per flat interval of ``table``, the member's amount [kWh].
+        repaired: number of aggregates that needed the LP.
+    """
+
+    aggregates: Sequence[Aggregate]
+    table: OfferTable
+    member_first: Ints
+    start_us: Ints
+    slice_amounts: Floats
+    interval_amounts: Floats
+    repaired: int
+
+    def _schedules(self, rows: range) -> dict[str, Schedule]:
+        t = self.table
+        amounts, durations = self.slice_amounts.tolist(), t.slice_duration.tolist()
+        firsts, counts, starts = t.slice_first.tolist(), t.slice_count.tolist(), self.start_us.tolist()
+        out = {}
+        for r in rows:
+            a = firsts[r]
+            slices = tuple(ScheduleSlice(durations[j], amounts[j]) for j in range(a, a + counts[r]))
+            out[t.offers[r].id] = Schedule(from_us(starts[r]), slices)
+        return out
+
+    def schedules(self) -> dict[str, Schedule]:
+        """Every member's schedule, by member id."""
+        return self._schedules(range(len(self.table)))
+
+    def disaggregation(self, index: int) -> Disaggregation:
+        """The member schedules of aggregate ``index`` (in input order)."""
+        rows = range(int(self.member_first[index]), int(self.member_first[index]) + len(self.aggregates[index].members))
+        t = self.table
+        values = self.interval_amounts
+        amounts = {t.offers[r].id: tuple(values[t.first[r] : t.first[r] + t.n_intervals[r]].tolist()) for r in rows}
+        return Disaggregation(self._schedules(rows), amounts)
+
+
+def _check_schedules(items: Sequence[tuple[Aggregate, Schedule]]) -> None:
+    for aggregate, schedule in items:
+        problems = validate_schedule(aggregate.offer, schedule)
+        if problems:
+            raise InvalidAggregateSchedule(aggregate.offer.id, [f"{p.field}: {p.rule}" for p in problems])
+
+
+def disaggregate_many(items: Sequence[tuple[Aggregate, Schedule]]) -> MemberSchedules:
+    """Split schedules of many aggregates into member schedules at once (see the module docstring).
+
+    Args:
+        items: (aggregate, a schedule of ``aggregate.offer``) pairs; aggregates from
+            :mod:`goflex.flex.aggregation` (fixed-duration members).
+
+    Returns:
+        The member schedules in columns; each is valid for its member (start in window, amounts in bounds, total
+        in the TEC) and at every aggregate interval the members' amounts add up to the aggregate's.
+
+    Raises:
+        InvalidAggregateSchedule: when a schedule is not valid for its aggregate (the first such).
+        NoValidDisaggregation: when no member assignment meets every member's constraints.
+    """
+    _check_schedules(items)
+    members = [m for aggregate, _ in items for m in aggregate.members]
+    table = OfferTable.from_offers(members)
+    if not table.fixed.all():
+        bad = members[int(np.argmin(table.fixed))]
+        raise NoValidDisaggregation(f"{bad.id}: not a fixed-duration member")
+    bounds = derive_bounds(table)
+    sizes = np.array([len(a.members) for a, _ in items], dtype=np.int64)
+    member_first = np.zeros(len(items), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=member_first[1:])
+    owner = np.repeat(np.arange(len(items)), sizes)
+    offsets = np.array([o for a, _ in items for o in a.offsets], dtype=np.int64)
+    amounts = np.array([item.energy_amount for _, s in items for item in s.slices], dtype=np.float64)
+    lengths = np.array([len(s.slices) for _, s in items], dtype=np.int64)
+    agg_first = np.zeros(len(items), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=agg_first[1:])
+    starts = np.array([to_us(s.start_time) for _, s in items], dtype=np.int64)
+    row = table.interval_offer
+    within = np.arange(row.size) - table.first[row]
+    position = agg_first[owner][row] + offsets[row] + within
+    n = amounts.size
+    # Inner boxes where the amounts fit their sums at every interval of the aggregate, else tightened bounds.
+    box_low = segment_sum(position, bounds.box_lo, n)
+    box_high = segment_sum(position, bounds.box_hi, n)
+    slack = ENERGY_TOLERANCE_KWH
+    misfit = ((amounts < box_low - slack) | (amounts > box_high + slack)).astype(np.float64)
+    interval_owner = np.repeat(np.arange(len(items)), lengths)
+    use_box = (segment_sum(interval_owner, misfit, len(items)) == 0)[owner][row]
+    lo = np.where(use_box, bounds.box_lo, bounds.tight_lo)
+    hi = np.where(use_box, bounds.box_hi, bounds.tight_hi)
+    low_sum, span_sum = segment_sum(position, lo, n), segment_sum(position, hi - lo, n)
+    safe_span = np.where(span_sum > 0, span_sum, 1.0)
+    fraction = np.where(span_sum > 0, ((amounts - low_sum) / safe_span).clip(0.0, 1.0), 1.0)
+    values = lo + fraction[position] * (hi - lo)
+    values, repaired = _repair(table, bounds, columns=(lo, hi, values, position, row), owner=owner, amounts=amounts)
+    slice_of = np.repeat(np.arange(table.slice_duration.size), table.slice_duration)
+    slice_amounts = np.minimum(
+        table.slice_upper, np.maximum(table.slice_lower, segment_sum(slice_of, values, table.slice_duration.size))
+    )
+    start_us = starts[owner] + offsets * table.step_us
+    _check_members(table, bounds.total_lo, bounds.total_hi, slice_amounts, start_us)
+    return MemberSchedules(tuple(a for a, _ in items), table, member_first, start_us, slice_amounts, values, repaired)
+
+
+def _repair(
+    table: OfferTable,
+    bounds: Bounds,
+    *,
+    columns: tuple[Floats, Floats, Floats, Ints, Ints],
+    owner: Ints,
+    amounts: Floats,
+) -> tuple[Floats, int]:
+    """Re-solve by LP the aggregates where a member's total breaks its TEC; returns the values and their count."""
+    lo, hi, values, position, row = columns
+    total_lo, total_hi = bounds.total_lo, bounds.total_hi
+    totals = segment_sum(row, values, len(table))
+    breaks = (totals < total_lo - ENERGY_TOLERANCE_KWH) | (totals > total_hi + ENERGY_TOLERANCE_KWH)
+    broken = np.unique(owner[breaks])
+    if broken.size == 0:
+        return values, 0
+    values = values.copy()
+    member_rows = np.flatnonzero(np.isin(owner, broken))
+    for g in broken.tolist():
+        rows = member_rows[owner[member_rows] == g]
+        flat = np.flatnonzero(np.isin(row, rows))
+        k0 = int(position[flat].min()) if flat.size else 0
+        span = np.arange(k0, int(position[flat].max()) + 1 if flat.size else k0)
+        local = position[flat] - k0
+        member = np.searchsorted(rows, row[flat])
+        values[flat] = exact_repair(
+            lo[flat],
+            hi[flat],
+            position=local,
+            member=member,
+            totals=(total_lo[rows], total_hi[rows]),
+            amounts=amounts[span],
+            target=values[flat],
+        )
+    return values, int(broken.size)
+
+
+def _check_members(table: OfferTable, total_lo: Floats, total_hi: Floats, slice_amounts: Floats, start: Ints) -> None:
+    """Every member schedule valid: start on the grid in its window, total within its TEC (amounts are clamped)."""
+    totals = segment_sum(table.slice_offer, slice_amounts, len(table))
+    slack = ENERGY_TOLERANCE_KWH
+    bad_total = table.has_tec & ((totals < table.tec_lo - slack) | (totals > table.tec_hi + slack))
+    bad_start = (start < table.est_us) | (start > table.lst_us) | ((start - table.est_us) % table.step_us != 0)
+    bad = np.flatnonzero(bad_total | bad_start)
+    if bad.size:
+        offer = table.offers[int(bad[0])]
+        raise NoValidDisaggregation(f"{offer.id}: no valid share of its aggregate's schedule")
+
+
 def disaggregate(aggregate: Aggregate, schedule: Schedule) -> Disaggregation:
-    """Split a schedule of the aggregate into one valid schedule per member.
+    """Split a schedule of the aggregate into one valid schedule per member (:func:`disaggregate_many` of one).
 
     Args:
         aggregate: from :func:`goflex.flex.aggregation.aggregate`.
@@ -190,19 +300,4 @@ def disaggregate(aggregate: Aggregate, schedule: Schedule) -> Disaggregation:
         InvalidAggregateSchedule: when ``schedule`` is not valid for ``aggregate.offer``.
         NoValidDisaggregation: when no member assignment meets every member's constraints.
     """
-    problems = validate_schedule(aggregate.offer, schedule)
-    if problems:
-        raise InvalidAggregateSchedule(aggregate.offer.id, [f"{p.field}: {p.rule}" for p in problems])
-    amounts = [s.energy_amount for s in schedule.slices]
-    layout = _layout(aggregate)
-    values = proportional_fill(layout.bounds, layout.offsets, amounts)
-    if any(_breaks_total(v, t) for v, t in zip(values, layout.totals, strict=True)):
-        values = exact_repair(layout, amounts, values)
-    shift = schedule.start_time - aggregate.offer.start_after_time
-    schedules = {}
-    for member, member_values in zip(aggregate.members, values, strict=True):
-        member_schedule = _member_schedule(member, member.start_after_time + shift, member_values)
-        if validate_schedule(member, member_schedule):
-            raise NoValidDisaggregation(f"{member.id}: no valid share of {aggregate.offer.id}'s schedule")
-        schedules[member.id] = member_schedule
-    return Disaggregation(schedules, {m.id: tuple(v) for m, v in zip(aggregate.members, values, strict=True)})
+    return disaggregate_many([(aggregate, schedule)]).disaggregation(0)

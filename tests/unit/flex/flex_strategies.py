@@ -46,6 +46,12 @@ def fixed_offers(draw: st.DrawFn, offer_id: str, with_tec: bool = True) -> FlexO
         hi = draw(st.floats(max(lo, low), high + 2, allow_nan=False))
         tec = EnergyConstraint(lo, hi)
     est = ORIGIN + timedelta(hours=4) + draw(st.integers(0, 12)) * STEP
+    tf = draw(st.integers(0, 8))
+    # A baseline (what baseline alignment anchors on): mostly a possible start, sometimes none or off-window.
+    default = None
+    if draw(st.booleans()):
+        start = est + draw(st.integers(-2, tf + 2)) * STEP
+        default = Schedule(start, tuple(ScheduleSlice(s.min_duration, s.energy_constraints[0].upper) for s in profile))
     return FlexOffer(
         id=offer_id,
         state=FlexOfferState.OFFERED,
@@ -54,9 +60,10 @@ def fixed_offers(draw: st.DrawFn, offer_id: str, with_tec: bool = True) -> FlexO
         accept_before_time=ORIGIN + timedelta(hours=1),
         assignment_before_time=ORIGIN + timedelta(hours=2) + draw(st.integers(0, 4)) * STEP,
         start_after_time=est,
-        start_before_time=est + draw(st.integers(0, 8)) * STEP,
+        start_before_time=est + tf * STEP,
         profile=tuple(profile),
         total_energy_constraint=tec,
+        default_schedule=default,
     )
 
 

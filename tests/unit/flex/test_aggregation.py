@@ -9,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from goflex.flex import EnergyConstraint, FlexOffer, ProfileSlice, validate_offer
+from goflex.flex import EnergyConstraint, FlexOffer, ProfileSlice, Schedule, ScheduleSlice, validate_offer
 from goflex.flex.aggregation import (
     AggregationParameters,
     Aggregator,
+    Alignment,
+    TecPolicy,
     aggregate,
     aggregate_all,
     aggregate_id,
@@ -118,6 +120,8 @@ _params = st.builds(
     est_tolerance=st.integers(0, 6),
     tf_tolerance=st.integers(0, 6),
     max_members=st.integers(1, 5),
+    alignment=st.sampled_from(Alignment),
+    tec_policy=st.sampled_from(TecPolicy),
 )
 
 
@@ -126,8 +130,12 @@ _params = st.builds(
 def test_aggregates_are_valid_and_lose_exactly_the_tf_difference(
     offers: list[FlexOffer], params: AggregationParameters
 ) -> None:
-    aggregates = aggregate_all(offers, params).aggregates()
-    assert sorted(i for a in aggregates for i in a.member_ids) == sorted(o.id for o in offers)
+    aggregator = aggregate_all(offers, params)
+    aggregates = aggregator.aggregates()
+    members = [i for a in aggregates for i in a.member_ids] + [o.id for o in aggregator.singles()]
+    assert sorted(members) == sorted(o.id for o in offers)
+    if params.tec_policy is not TecPolicy.SINGLE:  # fixed-duration offers all aggregate
+        assert aggregator.singles() == ()
     for agg in aggregates:
         assert validate_offer(agg.offer) == []
         tf_a = time_flexibility(agg.offer)
@@ -136,7 +144,7 @@ def test_aggregates_are_valid_and_lose_exactly_the_tf_difference(
         # A member scheduled through the aggregate may start anywhere in [EST(f), EST(f) + tf(a)].
         lost_start_choices = sum(time_flexibility(m) - tf_a for m in agg.members)
         assert lost_start_choices >= 0
-        if params.tf_tolerance == 0:
+        if params.tf_tolerance == 0 and params.alignment is Alignment.START:
             assert lost_start_choices == 0
             assert time_flexibility_loss(agg) == (len(agg.members) - 1) * tf_a
 
@@ -162,3 +170,72 @@ def test_incremental_add_remove_update_equals_a_rebuild(
         aggregator.update(moved)
         kept[0] = moved
     assert aggregator.aggregates() == aggregate_all(kept, params).aggregates()
+
+
+@settings(max_examples=150, deadline=None)
+@given(offers=offer_sets(), params=_params, data=st.data())
+def test_the_batch_path_equals_adding_one_by_one(
+    offers: list[FlexOffer], params: AggregationParameters, data: st.DataObject
+) -> None:
+    # aggregate_all is columnar (numpy); the Aggregator rebuilds a cell per add. Same aggregates, bit for bit,
+    # whatever the order of the adds; and the batch-built aggregator goes on incrementally like the other.
+    shuffled = data.draw(st.permutations(offers))
+    one_by_one = Aggregator(params)
+    for offer in shuffled:
+        one_by_one.add(offer)
+    batch = aggregate_all(offers, params)
+    assert batch.aggregates() == one_by_one.aggregates()
+    assert batch.singles() == one_by_one.singles()
+    gone = data.draw(st.sampled_from(offers))
+    batch.remove(gone.id)
+    one_by_one.remove(gone.id)
+    assert batch.aggregates() == one_by_one.aggregates()
+
+
+def test_duplicate_ids_in_a_batch_are_refused() -> None:
+    with pytest.raises(ValueError, match="a: already"):
+        aggregate_all([_offer("a", 0, 0, (1, 0, 1)), _offer("a", 1, 0, (1, 0, 1))], AggregationParameters(ORIGIN))
+
+
+def _with_default(offer: FlexOffer, shift: int) -> FlexOffer:
+    amounts = tuple(ScheduleSlice(s.min_duration, s.energy_constraints[0].upper) for s in offer.profile)
+    return replace(offer, default_schedule=Schedule(offer.start_after_time + shift * STEP, amounts))
+
+
+def test_baseline_alignment_places_members_on_their_baselines() -> None:
+    # a may start 0..4 after its EST and plans +1; b may start 0..2 and plans +2. Aligned on baselines, a common
+    # shift d of both from their baselines must keep each in its window: d in [max(-1, -2), min(3, 0)] = [-1, 0].
+    a = _with_default(_offer("a", 0, 4, (1, 0.0, 1.0)), 1)
+    b = _with_default(_offer("b", 0, 2, (2, 0.0, 2.0)), 2)
+    params = AggregationParameters(ORIGIN, alignment=Alignment.BASELINE, est_tolerance=4, tf_tolerance=4)
+    agg = aggregate([a, b], params)
+    assert agg.offsets == (0, 1)
+    assert agg.offer.start_after_time == FOUR  # a's baseline (FOUR + 1) shifted by -1
+    assert time_flexibility(agg.offer) == 1
+    assert time_flexibility_loss(agg) == 4 + 2 - 1
+    # The aggregate's baseline is the members' baselines added up per interval, at a's baseline start.
+    default = agg.offer.default_schedule
+    assert default is not None
+    assert default.start_time == FOUR + STEP
+    assert [s.energy_amount for s in default.slices] == [1.0, 1.0, 1.0]
+    # Start alignment of the same offers: both at their EST, no baseline.
+    started = aggregate([a, b], replace(params, alignment=Alignment.START))
+    assert started.offsets == (0, 0)
+    assert time_flexibility(started.offer) == 2
+    assert started.offer.default_schedule is None
+
+
+def test_baseline_alignment_groups_on_the_baseline_not_on_the_est() -> None:
+    # Same EST, baselines 8 intervals apart: start alignment groups them, baseline alignment does not.
+    a = _with_default(_offer("a", 0, 8, (1, 0.0, 1.0)), 0)
+    b = _with_default(_offer("b", 0, 8, (1, 0.0, 1.0)), 8)
+    start = AggregationParameters(ORIGIN, est_tolerance=4)
+    assert len(aggregate_all([a, b], start).aggregates()) == 1
+    assert len(aggregate_all([a, b], replace(start, alignment=Alignment.BASELINE)).aggregates()) == 2
+
+
+def test_a_baseline_outside_the_window_anchors_on_the_est() -> None:
+    a = _with_default(_offer("a", 0, 2, (1, 0.0, 1.0)), 5)
+    agg = aggregate([a], AggregationParameters(ORIGIN, alignment=Alignment.BASELINE))
+    assert agg.offer.start_after_time == a.start_after_time
+    assert time_flexibility(agg.offer) == 2

@@ -9,8 +9,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goflex.flex import EnergyConstraint, FlexOffer, FlexOfferError, Schedule, ScheduleSlice, validate_schedule
-from goflex.flex.aggregation import Aggregate, AggregationParameters, aggregate, aggregate_all, binding_total
-from goflex.flex.disaggregation import Disaggregation, InvalidAggregateSchedule, NoValidDisaggregation, disaggregate
+from goflex.flex.aggregation import (
+    Aggregate,
+    AggregationParameters,
+    Alignment,
+    TecPolicy,
+    aggregate,
+    aggregate_all,
+    binding_total,
+)
+from goflex.flex.disaggregation import (
+    Disaggregation,
+    InvalidAggregateSchedule,
+    NoValidDisaggregation,
+    disaggregate,
+    disaggregate_many,
+)
 
 from .flex_strategies import ORIGIN, STEP, aggregate_schedules, offer_sets
 from .flex_strategies import fixed_offer as _offer
@@ -45,8 +59,10 @@ def test_total_energy_constraints_are_repaired_exactly() -> None:
     # Both in one interval with range [0, 2]; a must take exactly 2: proportional fill of x = 2 gives a only 1.
     a = replace(_offer("a", 0, 0, (1, 0.0, 2.0), (1, 0.0, 2.0)), total_energy_constraint=EnergyConstraint(3.0, 3.0))
     b = _offer("b", 0, 0, (1, 0.0, 2.0))
-    agg = aggregate([a, b], PARAMS)
-    result = disaggregate(agg, _flat(agg, [2.5, 1.5]))
+    agg = aggregate([a, b], replace(PARAMS, tec_policy=TecPolicy.SUM))
+    result = disaggregate_many([(agg, _flat(agg, [2.5, 1.5]))])
+    assert result.repaired == 1
+    result = result.disaggregation(0)
     assert validate_schedule(a, result.schedules["a"]) == []
     assert sum(s.energy_amount for s in result.schedules["a"].slices) == pytest.approx(3.0)
     assert _per_interval(agg, result) == pytest.approx([2.5, 1.5])
@@ -71,7 +87,7 @@ def test_an_unsplittable_schedule_raises_no_valid_disaggregation() -> None:
     )
     assert binding_total(b)
     assert not binding_total(replace(b, total_energy_constraint=EnergyConstraint(-0.25, 0.25)))
-    agg = aggregate([a, b], PARAMS)
+    agg = aggregate([a, b], replace(PARAMS, tec_policy=TecPolicy.SUM))
     schedule = _flat(agg, [-0.125, -0.1875, 0.0625])
     assert validate_schedule(agg.offer, schedule) == []
     with pytest.raises(NoValidDisaggregation) as caught:
@@ -80,16 +96,26 @@ def test_an_unsplittable_schedule_raises_no_valid_disaggregation() -> None:
     # The same aggregate with b netting 0 over intervals 1-2 splits fine.
     result = disaggregate(agg, _flat(agg, [-0.125, -0.1875, 0.1875]))
     assert sum(s.energy_amount for s in result.schedules["b"].slices) == pytest.approx(0.0)
+    # The default (box) policy: b takes part through its inner box, where every assignment nets 0 kWh; the
+    # aggregate no longer offers the unsplittable schedule.
+    boxed = aggregate([a, b], PARAMS)
+    assert [s.energy_constraints[0] for s in boxed.offer.profile] == [
+        EnergyConstraint(-0.25, 0.25),
+        EnergyConstraint(-0.125, -0.125),
+        EnergyConstraint(0.125, 0.125),
+    ]
+    assert validate_schedule(boxed.offer, _flat(boxed, [-0.125, -0.125, 0.125])) == []
+    _check(boxed, _flat(boxed, [0.25, -0.125, 0.125]))
 
 
 def _check(agg: Aggregate, schedule: Schedule) -> None:
     result = disaggregate(agg, schedule)
     assert sorted(result.schedules) == sorted(agg.member_ids)
-    shift = schedule.start_time - agg.offer.start_after_time
-    for member in agg.members:
+    for member, offset in zip(agg.members, agg.offsets, strict=True):
         member_schedule = result.schedules[member.id]
         assert validate_schedule(member, member_schedule) == [], member
-        assert member_schedule.start_time == member.start_after_time + shift
+        # Start alignment: EST(f) + (s_a - EST(a)); both alignments: s_a + offset.
+        assert member_schedule.start_time == schedule.start_time + offset * STEP
         # Each slice amount is the sum of the member's amounts over the slice's intervals.
         values, k = result.interval_amounts[member.id], 0
         for item in member_schedule.slices:
@@ -97,6 +123,27 @@ def _check(agg: Aggregate, schedule: Schedule) -> None:
             k += item.duration
     amounts = [s.energy_amount for s in schedule.slices]
     assert _per_interval(agg, result) == pytest.approx(amounts, abs=1e-7)
+
+
+_params = st.builds(
+    AggregationParameters,
+    origin=st.just(ORIGIN),
+    est_tolerance=st.integers(0, 6),
+    tf_tolerance=st.integers(0, 6),
+    max_members=st.integers(1, 5),
+    alignment=st.sampled_from(Alignment),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(offers=offer_sets(), params=_params, data=st.data())
+def test_with_the_default_tec_policy_any_schedule_of_any_aggregate_splits_into_valid_member_schedules(
+    offers: list[FlexOffer], params: AggregationParameters, data: st.DataObject
+) -> None:
+    # The property, with TECs, start or baseline alignment and the default TEC policy (box).
+    assert params.tec_policy is TecPolicy.BOX
+    for agg in aggregate_all(offers, params).aggregates():
+        _check(agg, data.draw(aggregate_schedules(agg.offer)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -108,25 +155,38 @@ def test_any_schedule_of_an_aggregate_without_tecs_splits_into_valid_member_sche
         _check(agg, data.draw(aggregate_schedules(agg.offer)))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(offers=offer_sets(), data=st.data())
 def test_with_binding_tecs_kept_single_any_schedule_splits_into_valid_member_schedules(
     offers: list[FlexOffer], data: st.DataObject
 ) -> None:
-    aggregator = aggregate_all(offers, replace(PARAMS, single_binding_tec=True))
+    aggregator = aggregate_all(offers, replace(PARAMS, tec_policy=TecPolicy.SINGLE))
     assert all(binding_total(o) for o in aggregator.singles())
+    assert aggregator.aggregates() == aggregate_all(offers, replace(PARAMS, single_binding_tec=True)).aggregates()
     for agg in aggregator.aggregates():
         _check(agg, data.draw(aggregate_schedules(agg.offer)))
 
 
 @settings(max_examples=150, deadline=None)
 @given(offers=offer_sets(), data=st.data())
-def test_schedules_of_aggregates_with_tecs_split_validly_or_raise_no_valid_disaggregation(
+def test_plain_summed_tecs_split_validly_or_raise_no_valid_disaggregation(
     offers: list[FlexOffer], data: st.DataObject
 ) -> None:
     # Summed TECs do not guarantee a split (see the test above); whatever is returned must still be valid.
-    for agg in aggregate_all(offers, PARAMS).aggregates():
+    for agg in aggregate_all(offers, replace(PARAMS, tec_policy=TecPolicy.SUM)).aggregates():
         try:
             _check(agg, data.draw(aggregate_schedules(agg.offer)))
         except NoValidDisaggregation:
-            assert any(m.total_energy_constraint is not None for m in agg.members)
+            assert any(binding_total(m) for m in agg.members)
+
+
+@settings(max_examples=60, deadline=None)
+@given(offers=offer_sets(), params=_params, data=st.data())
+def test_many_aggregates_at_once_split_exactly_as_one_by_one(
+    offers: list[FlexOffer], params: AggregationParameters, data: st.DataObject
+) -> None:
+    items = [(agg, data.draw(aggregate_schedules(agg.offer))) for agg in aggregate_all(offers, params).aggregates()]
+    together = disaggregate_many(items)
+    for index, (agg, schedule) in enumerate(items):
+        assert together.disaggregation(index) == disaggregate(agg, schedule)
+    assert together.schedules() == {k: v for a, s in items for k, v in disaggregate(a, s).schedules.items()}

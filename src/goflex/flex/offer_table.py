@@ -1,0 +1,244 @@
+"""FlexOffers as columns (numpy): the one place where per-interval bounds are computed (pure).
+
+Aggregation and disaggregation of a million offers cannot afford an object per interval, so every bound they
+use is computed here, vectorised over all offers at once. The scalar API of :mod:`goflex.flex.aggregation`
+builds a table of one offer (or of one group), so a single offer, a group and a million offers go through the
+same arithmetic in the same order and give bit-identical sums (the batch == incremental property).
+
+Conventions (reference flexoffer.md sections 1 and 3):
+
+* per-interval expansion: a fixed-duration slice (``minDuration == maxDuration == d``) with bounds ``[l, u]``
+  [kWh] gives ``[l/d, u/d]`` to each of its ``d`` intervals; an offer with a variable-duration slice or not
+  exactly one energy constraint per slice has no expansion (``fixed`` is false, ``n_intervals`` 0);
+* the effective total is the TEC clipped to ``[sum l, sum u]`` (that range without a TEC);
+* TEC tightening: interval ``k`` cannot go below ``T_lo - (sum u - u_k)`` nor above ``T_hi - (sum l - l_k)``;
+* a TEC *binds* when the tightened bounds still allow totals outside it (beyond :data:`ENERGY_TOLERANCE_KWH`);
+* the *inner box* of a binding offer fills every interval's tightened range ``[l_k, u_k]`` between the same two
+  fractions ``p <= q`` chosen so that the box's totals are exactly the TEC: any per-interval assignment inside
+  the box meets the TEC, and the width of its total range equals the effective energy flexibility.
+
+Sums over an offer's intervals and over a group's members are taken with ``np.bincount`` (a sequential loop in
+array order), never with pairwise or compensated summation, so they do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from goflex.flex.model import FlexOffer
+from goflex.flex.validation import ENERGY_TOLERANCE_KWH
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime."""
+    return (moment - EPOCH) // ONE_US
+
+
+def from_us(us: int) -> datetime:
+    """The aware UTC datetime ``us`` microseconds after the Unix epoch."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def segment_sum(index: Ints, values: Floats, n: int) -> Floats:
+    """``out[i] = sum of values[j] with index[j] == i``, added in array order (reproducible bit for bit)."""
+    return np.bincount(index, weights=values, minlength=n).astype(np.float64)
+
+
+def _anchor_us(offer: FlexOffer, est: int, lst: int, step: int) -> int:
+    """The default schedule's start when it is a possible start (on the grid in [EST, LST]), else EST."""
+    default = offer.default_schedule
+    if default is None:
+        return est
+    start = to_us(default.start_time)
+    return start if est <= start <= lst and (start - est) % step == 0 else est
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OfferTable:
+    """Offers in columns; per-offer arrays have one row per offer, flat arrays one row per interval.
+
+    Attributes:
+        offers: the offers, in row order.
+        fixed: the offer has a per-interval expansion.
+        step_us: interval length [us].
+        est_us, lst_us: earliest and latest start [us since the epoch].
+        anchor_us: default-schedule start if it is a possible start, else EST [us since the epoch].
+        has_tec, tec_lo, tec_hi: the TEC (0 where absent) [kWh].
+        first: index of the offer's first interval in the flat arrays.
+        n_intervals: number of intervals of the expansion (0 when not fixed).
+        lower, upper: flat per-interval bounds ``[l/d, u/d]`` before tightening [kWh].
+        slice_first, slice_count: the offer's slices in the flat slice arrays.
+        slice_lower, slice_upper, slice_duration: flat per-slice bounds [kWh] and durations [intervals].
+    """
+
+    offers: Sequence[FlexOffer]
+    fixed: Bools
+    step_us: Ints
+    est_us: Ints
+    lst_us: Ints
+    anchor_us: Ints
+    has_tec: Bools
+    tec_lo: Floats
+    tec_hi: Floats
+    first: Ints
+    n_intervals: Ints
+    lower: Floats
+    upper: Floats
+    slice_first: Ints
+    slice_count: Ints
+    slice_lower: Floats
+    slice_upper: Floats
+    slice_duration: Ints
+
+    @classmethod
+    def from_offers(cls, offers: Sequence[FlexOffer]) -> OfferTable:
+        """Read the columns of ``offers`` (one pass of Python over offers and slices, the rest in numpy)."""
+        n = len(offers)
+        fixed = np.ones(n, dtype=np.bool_)
+        step, est, lst, anchor = (np.empty(n, dtype=np.int64) for _ in range(4))
+        has_tec = np.zeros(n, dtype=np.bool_)
+        tec_lo, tec_hi = np.zeros(n), np.zeros(n)
+        slice_count = np.zeros(n, dtype=np.int64)
+        lows: list[float] = []
+        highs: list[float] = []
+        durations: list[int] = []
+        for i, offer in enumerate(offers):
+            step_us = offer.num_seconds_per_interval * 1_000_000
+            e, s = to_us(offer.start_after_time), to_us(offer.start_before_time)
+            step[i], est[i], lst[i] = step_us, e, s
+            anchor[i] = _anchor_us(offer, e, s, step_us)
+            tec = offer.total_energy_constraint
+            if tec is not None:
+                has_tec[i] = True
+                tec_lo[i], tec_hi[i] = tec.lower, tec.upper
+            count = 0
+            for item in offer.profile:
+                d, constraints = item.min_duration, item.energy_constraints
+                if d != item.max_duration or d < 1 or len(constraints) != 1:
+                    fixed[i] = False
+                    break
+                lows.append(constraints[0].lower)
+                highs.append(constraints[0].upper)
+                durations.append(d)
+                count += 1
+            if fixed[i]:
+                slice_count[i] = count
+            elif count:
+                del lows[-count:], highs[-count:], durations[-count:]
+        slice_lower, slice_upper = np.array(lows, dtype=np.float64), np.array(highs, dtype=np.float64)
+        slice_duration = np.array(durations, dtype=np.int64)
+        slice_first = np.zeros(n, dtype=np.int64)
+        np.cumsum(slice_count[:-1], out=slice_first[1:])
+        slice_offer = np.repeat(np.arange(n, dtype=np.int64), slice_count)
+        n_intervals = np.bincount(slice_offer, weights=slice_duration, minlength=n).astype(np.int64)
+        first = np.zeros(n, dtype=np.int64)
+        np.cumsum(n_intervals[:-1], out=first[1:])
+        return cls(
+            offers=offers,
+            fixed=fixed,
+            step_us=step,
+            est_us=est,
+            lst_us=lst,
+            anchor_us=anchor,
+            has_tec=has_tec,
+            tec_lo=tec_lo,
+            tec_hi=tec_hi,
+            first=first,
+            n_intervals=n_intervals,
+            lower=np.repeat(slice_lower / slice_duration, slice_duration),
+            upper=np.repeat(slice_upper / slice_duration, slice_duration),
+            slice_first=slice_first,
+            slice_count=slice_count,
+            slice_lower=slice_lower,
+            slice_upper=slice_upper,
+            slice_duration=slice_duration,
+        )
+
+    def __len__(self) -> int:
+        return len(self.offers)
+
+    @property
+    def interval_offer(self) -> Ints:
+        """Row of the offer each flat interval belongs to."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.n_intervals)
+
+    @property
+    def slice_offer(self) -> Ints:
+        """Row of the offer each flat slice belongs to."""
+        return np.repeat(np.arange(len(self), dtype=np.int64), self.slice_count)
+
+    @property
+    def tf_intervals(self) -> Ints:
+        """Time flexibility ``(LST - EST) // step`` [intervals]."""
+        return (self.lst_us - self.est_us) // self.step_us
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Bounds:
+    """Per-offer totals and per-interval bounds derived from an :class:`OfferTable` (see module docstring).
+
+    Attributes:
+        total_lo, total_hi: effective total per offer [kWh].
+        tight_lo, tight_hi: TEC-tightened per-interval bounds, flat [kWh].
+        binding: per offer, its TEC binds beyond the tightened bounds.
+        box_lo, box_hi: the inner box, flat [kWh] (the tightened bounds where the TEC does not bind).
+        negative_lower, positive_upper: per offer, some raw lower bound < 0 / some raw upper bound > 0.
+    """
+
+    total_lo: Floats
+    total_hi: Floats
+    tight_lo: Floats
+    tight_hi: Floats
+    binding: Bools
+    box_lo: Floats
+    box_hi: Floats
+    negative_lower: Bools
+    positive_upper: Bools
+
+
+def derive_bounds(table: OfferTable) -> Bounds:
+    """Effective totals, TEC-tightened bounds, binding flags and inner boxes of every offer in ``table``."""
+    n, idx = len(table), table.interval_offer
+    low, high = table.lower, table.upper
+    sum_lo, sum_hi = segment_sum(idx, low, n), segment_sum(idx, high, n)
+    total_lo = np.where(table.has_tec, np.maximum(sum_lo, table.tec_lo), sum_lo)
+    total_hi = np.where(table.has_tec, np.minimum(sum_hi, table.tec_hi), sum_hi)
+    crossed = total_lo > total_hi  # a TEC touching the slice range within the validation slack; float rounding
+    middle = (total_lo + total_hi) / 2
+    total_lo, total_hi = np.where(crossed, middle, total_lo), np.where(crossed, middle, total_hi)
+    tight_lo = np.minimum(high, np.maximum(low, total_lo[idx] - (sum_hi[idx] - high)))
+    # max(tight_lo, ...): float rounding of the sums must not cross the bounds.
+    tight_hi = np.maximum(tight_lo, np.minimum(high, total_hi[idx] - (sum_lo[idx] - low)))
+    t_lo, t_hi = segment_sum(idx, tight_lo, n), segment_sum(idx, tight_hi, n)
+    below = t_lo < total_lo - ENERGY_TOLERANCE_KWH
+    above = t_hi > total_hi + ENERGY_TOLERANCE_KWH
+    binding = table.has_tec & (below | above)
+    width = np.where(binding, t_hi - t_lo, 1.0)  # binding implies t_hi > t_lo
+    p = np.where(binding & below, (total_lo - t_lo) / width, 0.0).clip(0.0, 1.0)
+    q = np.where(binding & above, (total_hi - t_lo) / width, 1.0).clip(0.0, 1.0)
+    span = tight_hi - tight_lo
+    box_lo = np.where(binding[idx], tight_lo + p[idx] * span, tight_lo)
+    box_hi = np.where(binding[idx], np.maximum(box_lo, tight_lo + q[idx] * span), tight_hi)
+    return Bounds(
+        total_lo=total_lo,
+        total_hi=total_hi,
+        tight_lo=tight_lo,
+        tight_hi=tight_hi,
+        binding=binding,
+        box_lo=box_lo,
+        box_hi=box_hi,
+        negative_lower=np.bincount(idx, weights=low < 0, minlength=n) > 0,
+        positive_upper=np.bincount(idx, weights=high > 0, minlength=n) > 0,
+    )
