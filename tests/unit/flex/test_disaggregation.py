@@ -56,16 +56,19 @@ def test_members_start_with_the_aggregate_and_share_by_fraction() -> None:
 
 
 def test_total_energy_constraints_are_repaired_exactly() -> None:
-    # Both in one interval with range [0, 2]; a must take exactly 2: proportional fill of x = 2 gives a only 1.
+    # Plain summed TECs: a (two intervals, tightened to [1, 2] each) must total exactly 3. x = (2, 1) leaves a
+    # only 1 in interval 1, so a needs 2 in interval 0, where proportional fill gives it 1 + 1/3: the LP repairs.
     a = replace(_offer("a", 0, 0, (1, 0.0, 2.0), (1, 0.0, 2.0)), total_energy_constraint=EnergyConstraint(3.0, 3.0))
     b = _offer("b", 0, 0, (1, 0.0, 2.0))
     agg = aggregate([a, b], replace(PARAMS, tec_policy=TecPolicy.SUM))
-    result = disaggregate_many([(agg, _flat(agg, [2.5, 1.5]))])
-    assert result.repaired == 1
-    result = result.disaggregation(0)
+    batch = disaggregate_many([(agg, _flat(agg, [2.0, 1.0]))])
+    assert batch.repaired == 1
+    result = batch.disaggregation(0)
     assert validate_schedule(a, result.schedules["a"]) == []
-    assert sum(s.energy_amount for s in result.schedules["a"].slices) == pytest.approx(3.0)
-    assert _per_interval(agg, result) == pytest.approx([2.5, 1.5])
+    assert [s.energy_amount for s in result.schedules["a"].slices] == pytest.approx([2.0, 1.0])
+    assert _per_interval(agg, result) == pytest.approx([2.0, 1.0])
+    # Inside the members' inner boxes (a: 1.5 per interval) no LP is needed.
+    assert disaggregate_many([(agg, _flat(agg, [2.5, 1.5]))]).repaired == 0
 
 
 def test_an_invalid_aggregate_schedule_is_refused() -> None:
