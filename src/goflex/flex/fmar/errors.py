@@ -56,3 +56,19 @@ class SettlementRefused(MarketError):  # noqa: N818 - named for the caller's dec
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class Refused(MarketError):  # noqa: N818 - named for the caller's decision (style.md 5)
+    """A request the market refuses as a whole (nothing stored); ``status`` is the HTTP status to answer.
+
+    Attributes:
+        status: 400, 401, 403, 404, 409 or 422.
+        code: the wire error code (``missing_idempotency_key``, ``not_revocable``, ...).
+        message: names the field and the rule.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
