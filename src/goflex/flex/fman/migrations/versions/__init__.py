@@ -1,0 +1,1 @@
+"""FMAN migration scripts."""
