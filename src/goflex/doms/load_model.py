@@ -109,7 +109,7 @@ def calendar(time_s: NDArray[np.int64]) -> Calendar:
     local_s = np.asarray(seconds, dtype=np.int64)
     return Calendar(
         local_hour=np.asarray((local_s % 86_400) / 3600.0, dtype=np.float64),
-        weekday=np.asarray(naive.dayofweek, dtype=np.int64),
+        weekday=np.asarray(naive.day_of_week, dtype=np.int64),
         holiday=np.asarray(holiday, dtype=np.bool_),
         bridge=np.asarray(bridge, dtype=np.bool_),
         local_slot=local_s // 900,
