@@ -8,7 +8,7 @@ A bid is a FlexOffer sent to FMAR as a sell order. For one aggregate (or a singl
   which couples the intervals. Solved as LPs with HiGHS (:func:`energy_range`), as the GOFLEX aggregator did
   (reference 6: "bounds from its portfolio's minimum- and maximum-energy optimisations"). Without a TEC the
   intervals are independent and the bounds are the aggregate's own. The members' own TECs are already in the
-  aggregate's bounds (:func:`goflex.flex.aggregation.member_bounds`);
+  aggregate's bounds (their TEC-tightened bounds or inner boxes, :mod:`goflex.flex.offer_table`);
 * **baseline** (``defaultSchedule``, required by FMAR): the sum of the members' baselines, each placed at its
   offset (start alignment, like the bounds). A member's baseline is its ``defaultSchedule`` read
   profile-relative: slice ``i``'s amount spread evenly over its duration, starting at the member's first

@@ -2,9 +2,8 @@
 
 Offers are aggregated per grid location (a bid is placed at one ``locationId``; offers without one share the
 location ``None``) with :class:`goflex.flex.aggregation.Aggregator`, which changes only the cell of an offer
-added or removed. Offers that stay single (a binding total-energy constraint, see
-``AggregationParameters.single_binding_tec``, which FMAN sets so that **every** schedule FMAR may assign is
-disaggregatable) are traded as aggregates of one.
+added or removed. The TEC policy must make **every** schedule FMAR may assign disaggregatable (``box``, the
+default, or ``single``; ``sum`` is refused). Offers that stay single are traded as aggregates of one.
 
 A bid round compares the portfolio's groups with the bids that are live at FMAR (:func:`plan_round`): a bid whose
 aggregate is still exactly in the portfolio is left alone; any other live bid is stale and is either updated in
@@ -16,9 +15,9 @@ another live bid.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from goflex.flex.aggregation import Aggregate, AggregationParameters, Aggregator, aggregate
+from goflex.flex.aggregation import Aggregate, AggregationParameters, Aggregator, TecPolicy, aggregate
 from goflex.flex.model import FlexOffer
 
 
@@ -39,8 +38,14 @@ class Portfolio:
     """Accepted offers, aggregated per location, updated incrementally."""
 
     def __init__(self, params: AggregationParameters) -> None:
-        """Start empty; ``params.single_binding_tec`` is forced on (every aggregate schedule disaggregates)."""
-        self._params = replace(params, single_binding_tec=True)
+        """Start empty.
+
+        Raises:
+            ValueError: the TEC policy is ``sum`` (some aggregate schedules would not disaggregate).
+        """
+        if params.effective_tec_policy is TecPolicy.SUM:
+            raise ValueError("FMAN needs a TEC policy under which every aggregate schedule disaggregates")
+        self._params = params
         self._by_location: dict[str | None, Aggregator] = {}
         self._location: dict[str, str | None] = {}
         self._singles: dict[str, Aggregate] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from goflex.flex.aggregation import AggregationParameters
+from goflex.flex.aggregation import AggregationParameters, TecPolicy
 from goflex.flex.fman.accounting import RemunerationRule
 from goflex.flex.fman.bids import BidPricing
 
@@ -51,5 +51,5 @@ class FmanSettings:
             tf_tolerance=self.tf_tolerance,
             max_members=self.max_members,
             aggregator_id=self.aggregator_id,
-            single_binding_tec=True,
+            tec_policy=TecPolicy.BOX,
         )
