@@ -51,7 +51,8 @@ def test_bid_terms_read_baseline_reference_and_prices() -> None:
     terms = bid_terms(offer, max_abs_price=1.0)
     first, second = terms.slices
     assert (first.offset, first.duration, first.reference, first.price_down, first.price_up) == (0, 2, 3.0, 0.06, 0.04)
-    assert second.offset == 2 and second.price(Direction.UP) is None
+    assert second.offset == 2
+    assert second.price(Direction.UP) is None
     assert (terms.est_slot, terms.lst_slot, terms.length) == (slot_of(T0), slot_of(T0) + 2, 3)
 
 

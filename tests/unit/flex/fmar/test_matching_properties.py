@@ -75,7 +75,8 @@ def test_every_contract_respects_bounds_window_price_and_quantity(
     per_slot: dict[tuple[str, int], float] = defaultdict(float)
     for d in drafts:
         order = orders[int(d.buy_order_id[1:])]
-        assert d.energy_kwh > 0 and d.direction is order.direction
+        assert d.energy_kwh > 0
+        assert d.direction is order.direction
         assert d.price <= order.max_price
         per_slot[d.buy_order_id, d.slot] += d.energy_kwh
         entry = book.bids[d.sell_order_id]
