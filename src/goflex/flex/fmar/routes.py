@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -81,15 +80,17 @@ class MeteringIn(_Strict):
     intervals: list[IntervalIn]
 
 
-def _caller(market: Market) -> Callable[..., Participant]:
-    def caller(authorization: Annotated[str | None, Header()] = None) -> Participant:
-        scheme, _, token = (authorization or "").partition(" ")
-        participant = market.authenticate(token.strip()) if scheme.lower() == "bearer" and token else None
-        if participant is None:
-            raise Refused(401, "unauthenticated", "Authorization: a valid 'Bearer <token>' is required")
-        return participant
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Participant:
+    market: Market = request.app.state.market
+    scheme, _, token = (authorization or "").partition(" ")
+    participant = market.authenticate(token.strip()) if scheme.lower() == "bearer" and token else None
+    if participant is None:
+        raise Refused(401, "unauthenticated", "Authorization: a valid 'Bearer <token>' is required")
+    return participant
 
-    return caller
+
+Caller = Annotated[Participant, Depends(_caller)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 def _role(participant: Participant, *roles: str) -> Participant:
@@ -100,9 +101,7 @@ def _role(participant: Participant, *roles: str) -> Participant:
 
 def register_routes(app: FastAPI, market: Market) -> None:
     """Add every route; each names the roles it allows (deny by default)."""
-    caller = _caller(market)
-    Caller = Annotated[Participant, Depends(caller)]  # noqa: N806 - a type alias
-    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]  # noqa: N806
+    app.state.market = market
 
     @app.get(f"{API}/health", tags=["system"], summary="Liveness (no authentication)")
     def health() -> dict[str, str]:
