@@ -253,14 +253,16 @@ async def test_schedules_are_pushed_to_the_sellers_callback(db: Database, tmp_pa
         received.append(await request.json())
         return {"status": "ok"}
 
-    async with serve(receiver) as hook_url:
-        async with running_market(db, tmp_path, SimClock(NOW, speed=0), callback_url=f"{hook_url}/hook") as market:
-            sell = (await market.post("/orders/sell", "agg", bid(), key="s1")).json()["orderId"]
-            await market.post("/orders/buy", "dso", buy(2.0), key="b1")
-            for _ in range(200):
-                if received:
-                    break
-                await asyncio.sleep(0.02)
+    async with contextlib.AsyncExitStack() as stack:
+        hook_url = await stack.enter_async_context(serve(receiver))
+        clock = SimClock(NOW, speed=0)
+        market = await stack.enter_async_context(running_market(db, tmp_path, clock, callback_url=f"{hook_url}/hook"))
+        sell = (await market.post("/orders/sell", "agg", bid(), key="s1")).json()["orderId"]
+        await market.post("/orders/buy", "dso", buy(2.0), key="b1")
+        for _ in range(200):
+            if received:
+                break
+            await asyncio.sleep(0.02)
     assert [(r["orderId"], r["flexOfferId"]) for r in received] == [(sell, "fo-1")]
     assert received[0]["flexOfferSchedule"]["startTime"] == "2026-01-22T09:00:00Z"
     db.close()
