@@ -87,7 +87,7 @@ class FmanClient:
     """FMAN's API for one agent.
 
     Args:
-        base_url: FMAN's root, e.g. ``http://fman:8002`` (``/api/v1`` is appended).
+        base_url: FMAN's root, e.g. ``http://127.0.0.1:8471`` (``/api/v1`` is appended unless already there).
         token: the agent's bearer token.
         timeout_s: per-request timeout [s].
         transport: an ``httpx`` transport (tests may pass an ASGI transport).
@@ -101,8 +101,9 @@ class FmanClient:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        root = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/api/v1",
+            base_url=root if root.endswith("/api/v1") else root + "/api/v1",
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout_s,
             transport=transport,
