@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from goflex.flex import AggregationParameters, FlexOffer
 from goflex.flex.aggregation import TecPolicy
@@ -79,3 +81,35 @@ def test_an_update_never_takes_a_member_of_another_live_bid() -> None:
     assert plan.updates == ()
     assert set(plan.revokes) == {"bid-a", "bid-b"}
     assert [g.aggregate.member_ids for g in plan.submits] == [("a", "b", "c")]
+
+
+IDS = [f"f{i}" for i in range(8)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=st.dictionaries(st.sampled_from(IDS), st.integers(0, 9), max_size=8),
+    after=st.dictionaries(st.sampled_from(IDS), st.integers(0, 9), max_size=8),
+    live_mask=st.lists(st.booleans(), min_size=8, max_size=8),
+)
+def test_a_round_covers_every_group_once_and_never_sells_a_member_twice(
+    before: dict[str, int], after: dict[str, int], live_mask: list[bool]
+) -> None:
+    params = replace(PARAMS, max_members=3)
+    old = Portfolio(params)
+    for offer_id, est in before.items():
+        old.add(_offer(offer_id, est))
+    live = [LiveBid(f"bid-{g.id}", g.aggregate) for g, on in zip(old.groups().values(), live_mask, strict=False) if on]
+    new = Portfolio(params)
+    for offer_id, est in after.items():
+        new.add(_offer(offer_id, est))
+    groups = new.groups()
+    plan = plan_round(groups, live)
+    live_ids = {b.bid_id: b for b in live}
+    unchanged_groups = [live_ids[b].aggregate.offer.id for b in plan.unchanged]
+    covered = unchanged_groups + [g.id for _, g in plan.updates] + [g.id for g in plan.submits]
+    assert sorted(covered) == sorted(groups)
+    assert sorted([*plan.unchanged, *plan.revokes, *(b for b, _ in plan.updates)]) == sorted(live_ids)
+    owner = {m: b.bid_id for b in live for m in b.aggregate.member_ids}
+    for bid_id, group in plan.updates:
+        assert all(owner.get(m, bid_id) == bid_id for m in group.aggregate.member_ids)
