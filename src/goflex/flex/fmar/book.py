@@ -140,7 +140,15 @@ class OrderBook:
     def match_buy(self, order_id: str, *, first_slot: int, now: datetime) -> list[ContractDraft]:
         """Match buy order ``order_id`` against every open bid whose deadline has not passed."""
         buy = self.buys[order_id]
-        bids = [b for b in self._open_bids(now) if location_matches(buy.terms.location_id, b.location_id)]
+        low, high = min(buy.terms.slots), max(buy.terms.slots)
+        bids = [
+            b
+            for b in self._open_bids(now)
+            # only bids whose reach [EST, LST + length) overlaps the order's slots can contribute
+            if b.terms.est_slot <= high
+            and b.terms.lst_slot + b.terms.length > low
+            and location_matches(buy.terms.location_id, b.location_id)
+        ]
         if not bids:
             return []
         fills = match(buy.terms, buy.remaining, [b.view() for b in bids], first_slot=first_slot)
