@@ -258,6 +258,10 @@ class Trader:
     async def _revoke(self, bid: BidRecord) -> bool:
         """Revoke a live bid; ``False`` when FMAR refused (the bid is then locked)."""
         assert self.market is not None
+        if bid.order_id is None:  # FMAR may hold it although the answer was lost: learn its order id first
+            await self._confirm(bid)
+            if bid.state != "open":
+                return True
         if bid.order_id is not None:
             try:
                 await self.market.revoke(bid.order_id)
@@ -324,6 +328,10 @@ class Trader:
             return
         if bid.state in ("scheduled", "rejected", "failed"):
             return  # delivered before; the ack was lost
+        if bid.state == "revoked":  # FMAR confirmed the revocation; its members may be in another bid now
+            self.counters["schedules_for_revoked_bids"] += 1
+            log.error("FMAR sent a schedule for revoked bid %s (order %s); ignored", bid.id, item.order_id)
+            return
         try:
             parts = disaggregate(bid.aggregate, item.schedule)
         except (InvalidAggregateSchedule, NoValidDisaggregation) as exc:
