@@ -17,7 +17,7 @@ Model, over ``T`` quarter hours (15-minute steps, several hours to a day):
   ``short - long = imbalance + delta`` with ``short, long >= 0`` and the penalty rates of
   :mod:`goflex.doms.prices`; the objective is the expected penalty plus the flexibility's price per MWh shed.
 * Dead band (seed 3.3.2, "+/-1MW dead zone" between TG8000 and the 65 kV metering): no block may cover a quarter
-  whose projected imbalance (median scenario plus the committed delta) lies inside the band; the caller may mark
+  whose projected imbalance (median scenario plus the committed rebound) lies inside the band; the caller may mark
   more quarters as not allowed (data stopped). Blocks and their rebound must end inside the horizon.
 
 Comfort is not a cost here: it is a hard limit, through the offer's durations (computed from the devices'
@@ -90,7 +90,7 @@ def block_shape(length: int, duty: float, rebound_factor: float) -> F64:
     """
     spare = (1.0 - duty) / duty
     energy = rebound_factor * length
-    full = int(math.floor(energy / spare + 1e-9))
+    full = math.floor(energy / spare + 1e-9)
     rest = energy - full * spare
     rebound = [spare] * full + ([rest] if rest > 1e-9 else [])
     return np.asarray([-1.0] * length + rebound, dtype=np.float64)
@@ -108,6 +108,9 @@ class PlanProblem:
         allowed: quarters where blocks may run, shape ``(T,)`` (False where data is stopped); the dead band
             is applied on top.
         deadband_mw: half-width of the dead band [MW].
+        rebound_mw: load already due from past blocks' rebound [MW], shape ``(T,)``: it is part of the
+            projected imbalance the dead band is judged on (the shedding of running blocks is not: it is the
+            action itself).
     """
 
     imbalance_mw: F64
@@ -116,6 +119,7 @@ class PlanProblem:
     offers: tuple[ShedOffer, ...]
     allowed: NDArray[np.bool_] | None = None
     deadband_mw: float = DEADBAND_MW
+    rebound_mw: F64 | None = None
 
     @property
     def horizon(self) -> int:
@@ -148,7 +152,7 @@ class Plan:
         blocks: the blocks with a power above 1 kW, by start.
         delta_mw: expected change of the load per quarter (committed plus new) [MW], shape ``(T,)``.
         allowed: quarters where blocks were allowed (after the dead band), shape ``(T,)``.
-        projected_mw: median scenario plus committed delta [MW] (what the dead band was judged on).
+        projected_mw: median scenario plus committed rebound [MW] (what the dead band was judged on).
         expected_penalty_eur: expected penalty with the plan [EUR].
         flex_cost_eur: price of the new blocks' shed energy [EUR].
         solve_s: solver time [s].
@@ -176,13 +180,10 @@ def allowed_quarters(problem: PlanProblem) -> tuple[NDArray[np.bool_], F64]:
     """Quarters where blocks may run: outside the dead band of the projected imbalance, and allowed by the caller.
 
     Returns:
-        The mask and the projected imbalance (median scenario plus committed delta) [MW].
+        The mask and the projected imbalance (median scenario plus committed rebound) [MW].
     """
-    k_med = int(np.argmax(problem.weights)) if problem.weights.size else 0
-    median = (
-        np.median(problem.imbalance_mw, axis=0) if problem.imbalance_mw.shape[0] > 2 else problem.imbalance_mw[k_med]
-    )
-    projected = median + _committed(problem)
+    median = np.median(problem.imbalance_mw, axis=0)
+    projected = median + (problem.rebound_mw if problem.rebound_mw is not None else 0.0)
     mask = np.abs(projected) > problem.deadband_mw
     if problem.allowed is not None:
         mask &= problem.allowed

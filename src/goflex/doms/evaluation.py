@@ -1,0 +1,404 @@
+"""Baseline, DOMS and oracle on one scenario: what DOMS saves, measured against what was possible (issue 5 s. 3).
+
+Three cases on the same scenario, the same device physics (:mod:`goflex.doms.fleet_sim`: the twin's vectorised
+models for every device of ``fleet.json``) and the same random draws (weather, hot water, device choice):
+
+* ``baseline``: relays always closed; its fleet power is the fleet's share of the scenario's load.
+* ``doms``: the real :class:`goflex.doms.controller.Controller`, fed the live load point by point: the file's
+  load plus what the fleet does differently from the baseline (holes and bad values left as they are), the
+  intraday forecast selected by rolling validation, offers computed from the devices' current state.
+* ``oracle``: the same controller and optimiser, given the true natural imbalance of the coming quarters (one
+  scenario), clean data, and the fleet's true baseline power per offer (perfect knowledge of device needs).
+
+Settlement: the natural imbalance per quarter is the file's load, cleaned afterwards as the next day's official
+metering would be (:func:`goflex.doms.data_validation.clean_series`), minus the day-ahead forecast; each case
+adds its fleet's difference from the baseline. The penalty follows the price model (:mod:`goflex.doms.prices`).
+Comfort violations are counted in device-minutes (5-minute states below the comfort limit) in excess of the
+baseline's, device by device: only the discomfort DOMS causes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint
+from goflex.doms.data_validation import clean_series
+from goflex.doms.fleet_flex import (
+    FleetModel,
+    OfferKey,
+    build_fleet_model,
+    local_hour,
+    make_offers,
+    offer_keys,
+    room_power_w,
+    tank_power_w,
+)
+from goflex.doms.fleet_sim import STEP_S, FleetSim
+from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast
+from goflex.doms.forecast.selection import Selector, default_models
+from goflex.doms.optimiser import DEADBAND_MW, ShedOffer
+from goflex.doms.prices import PenaltyRates, PriceModel, TwoPrice, penalty_eur
+from goflex.doms.scenario_files import Scenario
+from goflex.twin.weather import Weather
+
+Progress = Callable[[str, float], None]
+"""``progress(case, fraction)``: called as each case advances (fraction in [0, 1])."""
+QUARTER_S = 900
+
+
+@dataclass(frozen=True)
+class EvaluationOptions:
+    """Settings of an evaluation.
+
+    Attributes:
+        horizon_quarters: the controller's horizon [quarters] (default 6 h).
+        prices: the price model.
+        flex_cost_eur_per_mwh: price of the flexibility per MWh shed [EUR/MWh].
+        deadband_mw: dead band [MW].
+    """
+
+    horizon_quarters: int = 24
+    prices: PriceModel = field(default_factory=TwoPrice)
+    flex_cost_eur_per_mwh: float = 2.0
+    deadband_mw: float = DEADBAND_MW
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One case's figures.
+
+    Attributes:
+        imbalance_mw: settled imbalance per quarter [MW].
+        penalty_eur: total penalty [EUR].
+        flex_cost_eur: price of the energy shed [EUR].
+        flex_energy_mwh: energy shed (expected power of the blocked devices x time) [MWh].
+        activations: blocks issued.
+        deadband_activations: quarters where relays stayed open after a projection inside the dead band.
+        comfort_violation_device_minutes: device-minutes below comfort beyond the baseline's.
+        stopped_quarters: quarters in which activations were stopped by the data checks.
+        decisions: the controller's records (empty for the baseline).
+    """
+
+    imbalance_mw: F64
+    penalty_eur: float
+    flex_cost_eur: float = 0.0
+    flex_energy_mwh: float = 0.0
+    activations: int = 0
+    deadband_activations: int = 0
+    comfort_violation_device_minutes: int = 0
+    stopped_quarters: int = 0
+    decisions: tuple[Decision, ...] = ()
+
+    @property
+    def imbalance_mwh(self) -> float:
+        """Total absolute imbalance energy [MWh]."""
+        return float(np.abs(self.imbalance_mw).sum() * 0.25)
+
+    @property
+    def total_eur(self) -> float:
+        """Penalty plus flexibility cost [EUR]."""
+        return self.penalty_eur + self.flex_cost_eur
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The three cases and the derived figures."""
+
+    days: float
+    quarters: int
+    baseline: CaseResult
+    doms: CaseResult
+    oracle: CaseResult
+
+    @property
+    def net_saving_pct(self) -> float:
+        """(baseline penalty - doms penalty - doms flex cost) / baseline penalty [%]."""
+        b = self.baseline.penalty_eur
+        return 100.0 * (b - self.doms.total_eur) / b if b > 0 else 0.0
+
+    @property
+    def oracle_capture_pct(self) -> float | None:
+        """(baseline - doms) / (baseline - oracle) on penalty plus flex cost [%]; None when the oracle gains nothing."""
+        gain = self.baseline.total_eur - self.oracle.total_eur
+        return 100.0 * (self.baseline.total_eur - self.doms.total_eur) / gain if gain > 1e-9 else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The document of issue 5 section 3 (exactly its keys)."""
+        d, o, b = self.doms, self.oracle, self.baseline
+        capture = self.oracle_capture_pct
+        return {
+            "days": round(self.days, 3),
+            "quarters": self.quarters,
+            "baseline": {"imbalance_mwh": round(b.imbalance_mwh, 3), "penalty_eur": round(b.penalty_eur, 2)},
+            "doms": {
+                "imbalance_mwh": round(d.imbalance_mwh, 3),
+                "penalty_eur": round(d.penalty_eur, 2),
+                "flex_cost_eur": round(d.flex_cost_eur, 2),
+                "flex_energy_mwh": round(d.flex_energy_mwh, 3),
+                "activations": d.activations,
+                "deadband_activations": d.deadband_activations,
+                "comfort_violation_device_minutes": d.comfort_violation_device_minutes,
+                "stopped_quarters": d.stopped_quarters,
+            },
+            "oracle": {
+                "imbalance_mwh": round(o.imbalance_mwh, 3),
+                "penalty_eur": round(o.penalty_eur, 2),
+                "flex_cost_eur": round(o.flex_cost_eur, 2),
+            },
+            "net_saving_pct": round(self.net_saving_pct, 2),
+            "oracle_capture_pct": None if capture is None else round(capture, 2),
+        }
+
+
+@dataclass(frozen=True)
+class PerfectForecast:
+    """The oracle's forecast: the true natural imbalance of the coming quarters (one scenario, weight 1)."""
+
+    natural_mw: F64
+
+    def forecast(self, quarter: int, history: History, outlook: Outlook) -> QuantileForecast:
+        """The truth for quarters ``quarter + 1 ..`` (the last quarter repeated past the end)."""
+        del history
+        idx = np.minimum(np.arange(quarter + 1, quarter + 1 + outlook.horizon), self.natural_mw.size - 1)
+        return QuantileForecast((0.5,), self.natural_mw[idx][None, :], "perfect")
+
+
+class _Env:
+    """The evaluation's :class:`goflex.doms.controller.Environment`: schedule, weather, prices and offers."""
+
+    def __init__(self, ctx: _Context, sim: FleetSim, perfect_power_mw: F64 | None) -> None:
+        self.ctx, self.sim, self.perfect = ctx, sim, perfect_power_mw
+
+    def _index(self, first: int, horizon: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.minimum(np.arange(first, first + horizon), self.ctx.quarters - 1)
+
+    def outlook(self, first_quarter: int, horizon: int) -> Outlook:
+        idx = self._index(first_quarter, horizon)
+        time_s = self.ctx.start_s + QUARTER_S * np.arange(first_quarter, first_quarter + horizon, dtype=np.float64)
+        return Outlook(time_s, self.ctx.dayahead_q[idx], self.ctx.temp_q[idx])
+
+    def rates(self, first_quarter: int, horizon: int) -> PenaltyRates:
+        return self.ctx.rates.window(first_quarter, horizon)
+
+    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
+        ctx = self.ctx
+        idx = self._index(first_quarter, horizon)
+        if self.perfect is not None:
+            power = self.perfect[:, idx]
+        else:
+            power = ctx.expected_power_mw[:, idx]
+        return make_offers(
+            ctx.model,
+            ctx.keys,
+            power,
+            ctx.installed_mw,
+            cost_eur_per_mwh=ctx.options.flex_cost_eur_per_mwh,
+            committed=committed,
+        )
+
+
+@dataclass(eq=False)
+class _Context:
+    scenario: Scenario
+    options: EvaluationOptions
+    model: FleetModel
+    weather: Weather
+    keys: list[OfferKey]
+    key_names: dict[str, OfferKey]
+    tank_key: np.ndarray[Any, np.dtype[np.int64]]
+    room_key: np.ndarray[Any, np.dtype[np.int64]]
+    installed_mw: F64
+    expected_power_mw: F64
+    start_s: int
+    quarters: int
+    time_s: F64
+    temp_5min: F64
+    temp_q: F64
+    dayahead_q: F64
+    clean_load: F64
+    good: np.ndarray[Any, np.dtype[np.bool_]]
+    natural_q: F64
+    rates: PenaltyRates
+
+
+def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
+    grid = scenario.grid
+    time_s = grid.time_s.astype(np.float64)
+    start_s = int(grid.time_s[0])
+    weather = Weather(time_s[0] - 3600.0, time_s[-1] + 2 * 86400.0, seed=scenario.fleet.seed)
+    temp_5min = weather.temperature_c(time_s + STEP_S / 2)
+    quarters = grid.quarters
+    temp_q = temp_5min.reshape(-1, 3).mean(axis=1)
+    model = build_fleet_model(scenario.fleet, typical_outdoor_c=float(temp_q.mean()))
+    keys = offer_keys(model)
+    position = {(k.group, k.length): i for i, k in enumerate(keys)}
+    tank_key = np.array(
+        [position.get((int(g), int(c)), -1) for g, c in zip(model.tank_group, model.tank_class, strict=True)],
+        dtype=np.int64,
+    )
+    room_key = np.array(
+        [position.get((int(g), int(c)), -1) for g, c in zip(model.room_group, model.room_class, strict=True)],
+        dtype=np.int64,
+    )
+    quarter_mid = time_s[::3] + QUARTER_S / 2
+    expected_tank = tank_power_w(model, local_hour(quarter_mid))
+    expected_room = room_power_w(model, temp_q)
+    expected = np.zeros((len(keys), quarters))
+    installed = np.zeros(len(keys))
+    room_el = np.where(model.rooms.is_heat_pump, model.rooms.q_nom_w / 3.0, model.rooms.q_nom_w)
+    for k in range(len(keys)):
+        expected[k] = expected_tank[tank_key == k].sum(axis=0) + expected_room[room_key == k].sum(axis=0)
+        installed[k] = model.tanks.power_w[tank_key == k].sum() + room_el[room_key == k].sum()
+    clean, good = clean_series(grid.load_mw, grid.dayahead_mw)
+    natural_q = (clean - grid.dayahead_mw).reshape(-1, 3).mean(axis=1)
+    q = slice(None, None, 3)
+    short = grid.price_short_eur_mwh[q] if grid.price_short_eur_mwh is not None else None
+    long_ = grid.price_long_eur_mwh[q] if grid.price_long_eur_mwh is not None else None
+    return _Context(
+        scenario=scenario,
+        options=options,
+        model=model,
+        weather=weather,
+        keys=keys,
+        key_names={k.name(model): k for k in keys},
+        tank_key=tank_key,
+        room_key=room_key,
+        installed_mw=installed / 1e6,
+        expected_power_mw=expected / 1e6,
+        start_s=start_s,
+        quarters=quarters,
+        time_s=time_s,
+        temp_5min=temp_5min,
+        temp_q=temp_q,
+        dayahead_q=grid.dayahead_mw[q].copy(),
+        clean_load=clean,
+        good=good,
+        natural_q=natural_q,
+        rates=options.prices.rates(grid.spot_eur_mwh[q], short, long_),
+    )
+
+
+@dataclass
+class _Run:
+    fleet_mw: F64
+    key_power_mw: F64
+    comfort_steps: np.ndarray[Any, np.dtype[np.int64]]
+    decisions: list[Decision]
+    executed_mw: list[float]
+    controller: Controller | None
+
+
+def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | None) -> _Run:
+    """Step the fleet over the scenario; with a controller for ``doms`` and ``oracle``."""
+    seed = ctx.scenario.fleet.seed
+    sim = FleetSim(ctx.model, ctx.weather, float(ctx.start_s), seed)
+    n = ctx.time_s.size
+    grid = ctx.scenario.grid
+    controller = None
+    if case != "baseline" and base is not None:
+        perfect = case == "oracle"
+        env = _Env(ctx, sim, base.key_power_mw if perfect else None)
+        forecaster = PerfectForecast(ctx.natural_q) if perfect else Selector(models=default_models(seed))
+        settings = ControllerSettings(
+            horizon_quarters=ctx.options.horizon_quarters, deadband_mw=ctx.options.deadband_mw
+        )
+        controller = Controller(start_s=ctx.start_s, environment=env, forecaster=forecaster, settings=settings)
+    fleet_mw = np.zeros(n)
+    key_power = np.zeros((len(ctx.keys), ctx.quarters))
+    decisions: list[Decision] = []
+    executed: list[float] = []
+    n_keys = len(ctx.keys)
+    every = max(1, n // 200)
+    for i in range(n):
+        t, quarter = float(ctx.time_s[i]), i // 3
+        fleet_mw[i] = sim.step(t, quarter)
+        if case == "baseline":
+            key_power[:, quarter] += _per_key(ctx, sim, n_keys) / 3.0
+        if controller is not None and base is not None:
+            delta = fleet_mw[i] - base.fleet_mw[i]
+            raw = ctx.clean_load[i] if case == "oracle" else grid.load_mw[i]
+            load = raw + delta if (case == "oracle" or ctx.good[i]) else raw
+            decision = controller.step(
+                LivePoint(int(t), float(load), float(grid.dayahead_mw[i]), float(ctx.temp_5min[i]))
+            )
+            decisions.append(decision)
+            if decision.released:
+                sim.release_all(quarter if decision.kind == "check" else quarter + 1)
+            for b in decision.issued:
+                start_t = ctx.start_s + b.start * QUARTER_S
+                executed.append(sim.execute(ctx.key_names[b.offer], b.power_mw, b.length, b.start, float(start_t)))
+        if progress is not None and (i % every == 0 or i == n - 1):
+            progress(case, (i + 1) / n)
+    return _Run(fleet_mw, key_power, sim.comfort_steps(), decisions, executed, controller)
+
+
+def _per_key(ctx: _Context, sim: FleetSim, n_keys: int) -> F64:
+    out = np.zeros(n_keys)
+    if sim.last_tank_w.size:
+        keep = ctx.tank_key >= 0
+        out += np.bincount(ctx.tank_key[keep], weights=sim.last_tank_w[keep], minlength=n_keys)
+    if sim.last_room_w.size:
+        keep = ctx.room_key >= 0
+        out += np.bincount(ctx.room_key[keep], weights=sim.last_room_w[keep], minlength=n_keys)
+    return out / 1e6
+
+
+def _settle(ctx: _Context, run: _Run, base: _Run | None) -> CaseResult:
+    delta_q = (run.fleet_mw - base.fleet_mw).reshape(-1, 3).mean(axis=1) if base is not None else 0.0
+    imbalance = ctx.natural_q + delta_q
+    penalty = float(penalty_eur(imbalance * 0.25, ctx.rates).sum())
+    if run.controller is None or base is None:
+        return CaseResult(imbalance_mw=imbalance, penalty_eur=penalty)
+    blocks = run.controller.blocks
+    energy = sum(min(e, b.power_mw) * b.length * 0.25 for b, e in zip(blocks, run.executed_mw, strict=True))
+    cost = sum(
+        min(e, b.power_mw) * b.length * 0.25 * b.cost_eur_per_mwh for b, e in zip(blocks, run.executed_mw, strict=True)
+    )
+    band = ctx.options.deadband_mw
+    deadband = {
+        d.quarter + (1 if d.kind == "plan" else 0)
+        for d in run.decisions
+        if d.acting and math.isfinite(d.projected_mw) and abs(d.projected_mw) <= band
+    }
+    stopped = {d.quarter for d in run.decisions if d.stopped}
+    comfort = int(np.maximum(run.comfort_steps - base.comfort_steps, 0).sum() * STEP_S // 60)
+    return CaseResult(
+        imbalance_mw=imbalance,
+        penalty_eur=penalty,
+        flex_cost_eur=float(cost),
+        flex_energy_mwh=float(energy),
+        activations=len(blocks),
+        deadband_activations=len(deadband),
+        comfort_violation_device_minutes=comfort,
+        stopped_quarters=len(stopped),
+        decisions=tuple(run.decisions),
+    )
+
+
+def evaluate(
+    scenario: Scenario, options: EvaluationOptions | None = None, progress: Progress | None = None
+) -> Evaluation:
+    """Run baseline, DOMS and oracle on ``scenario`` (see the module docstring).
+
+    Args:
+        scenario: grid series and fleet.
+        options: horizon, prices, flexibility price and dead band.
+        progress: called as each case advances.
+    """
+    opts = options or EvaluationOptions()
+    ctx = _context(scenario, opts)
+    base = _simulate(ctx, "baseline", None, progress)
+    doms = _simulate(ctx, "doms", base, progress)
+    oracle = _simulate(ctx, "oracle", base, progress)
+    return Evaluation(
+        days=ctx.quarters / 96.0,
+        quarters=ctx.quarters,
+        baseline=_settle(ctx, base, None),
+        doms=_settle(ctx, doms, base),
+        oracle=_settle(ctx, oracle, base),
+    )
