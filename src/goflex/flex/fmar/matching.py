@@ -93,14 +93,44 @@ class _Eligible:
     cap: float
     price: float
     slots: tuple[int, ...]
+    committed: bool
+    current: float
+    lower: float
+    upper: float
 
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
+    """A bid at one start. TEC rows (sign = +1 up, -1 down; z_j = 1 when an uncommitted slice is sold):
+
+    * min total <= U: ``sign * sum e + sum_unc (cur - lower) z <= rhs_min``;
+    * max total >= L: ``sign * sum e + sum_unc (cur - upper) z >= rhs_max``.
+    """
+
     bid: int
     start: int
     slices: tuple[_Eligible, ...]
-    room: float
+    sign: float
+    rhs_min: float
+    rhs_max: float
+
+    def box_is_safe(self) -> bool:
+        """Whether every ``e`` in its box keeps the TEC reachable even with every slice counted as sold."""
+        caps = sum(e.cap for e in self.slices)
+        unc = [e for e in self.slices if not e.committed]
+        low_min = sum(e.current - e.lower for e in unc)
+        low_max = sum(e.current - e.upper for e in unc)
+        worst_min = low_min + max(0.0, self.sign * caps)
+        worst_max = low_max + min(0.0, self.sign * caps)
+        return worst_min <= self.rhs_min and worst_max >= self.rhs_max
+
+    @property
+    def room(self) -> float:
+        """Energy the far TEC side allows with every eligible slice sold [kWh]."""
+        unc = [e for e in self.slices if not e.committed]
+        if self.sign > 0:
+            return self.rhs_min - sum(e.current - e.lower for e in unc)
+        return sum(e.current - e.upper for e in unc) - self.rhs_max
 
 
 def location_matches(order_location: str | None, bid_location: str | None) -> bool:
@@ -108,15 +138,23 @@ def location_matches(order_location: str | None, bid_location: str | None) -> bo
     return order_location is None or order_location == bid_location
 
 
-def _tec_room(bid: BidView, direction: Direction, eligible: set[int]) -> float:
+def _candidate(bid: BidView, bid_index: int, start: int, direction: Direction, eligible: list[_Eligible]) -> _Candidate:
     terms = bid.terms
-    total = 0.0
+    chosen = {e.index for e in eligible}
+    base_min = base_max = 0.0
     for j, s in enumerate(terms.slices):
-        if j in eligible or j in bid.committed:
-            total += bid.current(j)
+        if j in chosen:
+            continue
+        if j in bid.committed:
+            base_min += bid.current(j)
+            base_max += bid.current(j)
         else:
-            total += s.upper if direction is Direction.DOWN else s.lower
-    return total - terms.total_lower if direction is Direction.DOWN else terms.total_upper - total
+            base_min += s.lower
+            base_max += s.upper
+    committed_cur = sum(e.current for e in eligible if e.committed)
+    rhs_min = terms.total_upper - base_min - committed_cur - sum(e.lower for e in eligible if not e.committed)
+    rhs_max = terms.total_lower - base_max - committed_cur - sum(e.upper for e in eligible if not e.committed)
+    return _Candidate(bid_index, start, tuple(eligible), direction.sign, rhs_min, rhs_max)
 
 
 def _candidates(
@@ -142,12 +180,12 @@ def _candidates(
             cur = bid.current(j)
             cap = s.upper - cur if order.direction is Direction.UP else cur - s.lower
             if cap > ENERGY_EPS_KWH:
-                eligible.append(_Eligible(j, cap, price, slots))
+                eligible.append(_Eligible(j, cap, price, slots, done is not None, cur, s.lower, s.upper))
         if not eligible:
             continue
-        room = _tec_room(bid, order.direction, {e.index for e in eligible})
-        if room > ENERGY_EPS_KWH:
-            out.append(_Candidate(bid_index, start, tuple(eligible), room))
+        candidate = _candidate(bid, bid_index, start, order.direction, eligible)
+        if candidate.room > ENERGY_EPS_KWH:
+            out.append(candidate)
     return out
 
 
@@ -204,7 +242,7 @@ def _greedy_is_exact(candidates: Sequence[_Candidate]) -> bool:
     bids = [c.bid for c in candidates]
     if len(bids) != len(set(bids)):
         return False
-    return all(all(len(e.slots) == 1 for e in c.slices) and sum(e.cap for e in c.slices) <= c.room for c in candidates)
+    return all(all(len(e.slots) == 1 for e in c.slices) and c.box_is_safe() for c in candidates)
 
 
 def _greedy(
@@ -259,7 +297,8 @@ def _add_model(
     bids: Sequence[BidView],
     candidates: Sequence[_Candidate],
 ) -> list[list[int]]:
-    """Columns: a binary ``y`` per candidate start of an unmatched bid, then ``e_j`` per eligible slice."""
+    """Columns: a binary ``y`` per candidate start of an unmatched bid, ``e_j`` per eligible slice, and a binary
+    ``z_j`` per eligible slice not yet sold (sold slices are fixed; unsold ones stay free to meet the TEC)."""
     none_i, none_f = np.array([], dtype=np.int32), np.array([], dtype=np.float64)
     max_surplus = max(order.max_price - e.price for c in candidates for e in c.slices)
     weight = SURPLUS_WEIGHT / max(max_surplus, 1e-9)
@@ -284,13 +323,25 @@ def _add_model(
                 val.append(1.0 / len(e.slots))
             ncol += 1
         e_cols.append(cols)
-        if y is None:
-            h.addRow(-inf, c.room, len(cols), np.array(cols, dtype=np.int32), np.ones(len(cols)))
-            continue
-        for e, col in zip(c.slices, cols, strict=True):  # e_j <= cap_j * y
-            h.addRow(-inf, 0.0, 2, np.array([col, y], dtype=np.int32), np.array([1.0, -e.cap]))
-        room_idx = np.array([*cols, y], dtype=np.int32)  # sum e_j <= room * y
-        h.addRow(-inf, 0.0, len(cols) + 1, room_idx, np.array([1.0] * len(cols) + [-c.room]))
+        min_idx, min_val = list(cols), [c.sign] * len(cols)
+        max_idx, max_val = list(cols), [c.sign] * len(cols)
+        for e, col in zip(c.slices, cols, strict=True):
+            if e.committed:
+                if y is not None:  # cannot happen (a committed bid has a start); kept for safety
+                    h.addRow(-inf, 0.0, 2, np.array([col, y], dtype=np.int32), np.array([1.0, -e.cap]))
+                continue
+            h.addCol(0.0, 0.0, 1.0, 0, none_i, none_f)  # z_j: the slice is sold
+            h.changeColIntegrality(ncol, highspy.HighsVarType.kInteger)
+            z, ncol = ncol, ncol + 1
+            h.addRow(-inf, 0.0, 2, np.array([col, z], dtype=np.int32), np.array([1.0, -e.cap]))
+            if y is not None:
+                h.addRow(-inf, 0.0, 2, np.array([z, y], dtype=np.int32), np.array([1.0, -1.0]))
+            min_idx.append(z)
+            min_val.append(e.current - e.lower)
+            max_idx.append(z)
+            max_val.append(e.current - e.upper)
+        h.addRow(-inf, c.rhs_min, len(min_idx), np.array(min_idx, dtype=np.int32), np.array(min_val))
+        h.addRow(c.rhs_max, inf, len(max_idx), np.array(max_idx, dtype=np.int32), np.array(max_val))
     for ys in choices.values():
         if len(ys) > 1:
             h.addRow(-inf, 1.0, len(ys), np.array(ys, dtype=np.int32), np.ones(len(ys)))
