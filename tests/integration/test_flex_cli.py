@@ -114,3 +114,43 @@ def test_an_invalid_offer_names_its_field(tmp_path: Path, capsys: pytest.Capture
     path.write_text(json.dumps({"flexOffer": [bad]}), encoding="utf-8")
     assert main(["flex", "aggregate", str(path), "-o", str(tmp_path / "agg.json")]) == 2
     assert "startBeforeTime" in capsys.readouterr().err
+
+
+def test_baseline_alignment_places_members_on_their_baselines(tmp_path: Path) -> None:
+    # fo-2 plans to start an hour after its EST; aligned on baselines, it sits 4 intervals after fo-1.
+    second = copy.deepcopy(REFERENCE)
+    second.update(id="fo-2")
+    second["defaultSchedule"]["startTime"] = "2026-01-22T10:00:00Z"
+    offers_path, agg_path = tmp_path / "in.json", tmp_path / "agg.json"
+    offers_path.write_text(json.dumps({"flexOffer": [REFERENCE, second]}), encoding="utf-8")
+    args = ["flex", "aggregate", str(offers_path), "-o", str(agg_path), "--est-tolerance", "8"]
+    assert main([*args, "--alignment", "baseline"]) == 0
+    document = json.loads(agg_path.read_text(encoding="utf-8"))
+    [aggregate] = document["flexOffer"]
+    assert document["offsets"][aggregate["id"]] == {"fo-1": 0, "fo-2": 4}
+    assert aggregate["startAfterTime"] == "2026-01-22T09:00:00Z"
+    assert aggregate["startBeforeTime"] == "2026-01-22T12:00:00Z"  # fo-2 can move 3 h from its baseline
+    assert aggregate["defaultSchedule"]["startTime"] == "2026-01-22T09:00:00Z"
+    assert len(aggregate["flexOfferProfileConstraints"]) == 8
+
+    middle = [
+        (s["energyConstraintList"][0]["lower"] + s["energyConstraintList"][0]["upper"]) / 2
+        for s in aggregate["flexOfferProfileConstraints"]
+    ]
+    schedule = {
+        "startTime": "2026-01-22T09:30:00Z",
+        "scheduleSlices": [{"duration": 1, "energyAmount": x} for x in middle],
+    }
+    schedules_path, out_path = tmp_path / "schedules.json", tmp_path / "out.json"
+    schedules_path.write_text(json.dumps({"schedules": {aggregate["id"]: schedule}}), encoding="utf-8")
+    assert main(["flex", "disaggregate", str(agg_path), str(schedules_path), "-o", str(out_path)]) == 0
+    members = json.loads(out_path.read_text(encoding="utf-8"))["schedules"]
+    assert members["fo-1"]["startTime"] == "2026-01-22T09:30:00Z"
+    assert members["fo-2"]["startTime"] == "2026-01-22T10:30:00Z"
+    by_id = {o.id: o for o in loads(offers_path.read_text(encoding="utf-8"))}
+    for member_id, value in members.items():
+        assert validate_schedule(by_id[member_id], parse_schedule(value)) == []
+
+    assert main([*args, "--alignment", "start"]) == 0
+    started = json.loads(agg_path.read_text(encoding="utf-8"))
+    assert list(started["offsets"].values()) == [{"fo-1": 0, "fo-2": 0}]

@@ -26,6 +26,19 @@ def register(sub: Any) -> None:
     agg.add_argument("--est-tolerance", type=int, default=0, help="EST grid cell [intervals] (default 0)")
     agg.add_argument("--tft-tolerance", type=int, default=0, help="time-flexibility grid cell [intervals] (default 0)")
     agg.add_argument("--max-members", type=int, default=100, help="members per aggregate at most (default 100)")
+    agg.add_argument(
+        "--alignment",
+        choices=("start", "baseline"),
+        default="start",
+        help="place members at their EST (start, default) or at their default schedule's start (baseline)",
+    )
+    agg.add_argument(
+        "--tec-policy",
+        choices=("box", "single", "sum"),
+        default="box",
+        help="offers with a binding total-energy constraint: inner box (default; every aggregate schedule "
+        "disaggregatable), kept single, or plain summing (some schedules then cannot be split)",
+    )
     agg.set_defaults(handler=_aggregate)
 
     dis = commands.add_parser("disaggregate", help="split aggregate schedules into member schedules")
@@ -56,6 +69,7 @@ def _write_json(path: Path, document: Any) -> None:
 def _aggregate(args: argparse.Namespace) -> int:
     from goflex.flex import AggregationParameters, parse_document  # noqa: PLC0415 - lazy (highspy, numpy)
     from goflex.flex.aggregates_file import aggregate_document  # noqa: PLC0415
+    from goflex.flex.aggregation import Alignment, TecPolicy  # noqa: PLC0415
 
     offers = parse_document(_read_json(args.input, "IN.json"))
     if not offers:
@@ -67,6 +81,8 @@ def _aggregate(args: argparse.Namespace) -> int:
             est_tolerance=args.est_tolerance,
             tf_tolerance=args.tft_tolerance,
             max_members=args.max_members,
+            alignment=Alignment(args.alignment),
+            tec_policy=TecPolicy(args.tec_policy),
         )
     except ValueError as exc:
         raise ConfigError("--est-tolerance/--tft-tolerance/--max-members", str(exc)) from exc

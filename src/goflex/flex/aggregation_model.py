@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from goflex.flex.model import FlexOffer
+from goflex.flex.offer_table import Bounds, Ints, OfferTable
 
 
 class Direction(StrEnum):
@@ -86,6 +87,21 @@ class AggregationParameters:
         return TecPolicy.SINGLE if self.single_binding_tec else self.tec_policy
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class MemberColumns:
+    """Where an aggregate's members sit in the table it was summed from (a cache for disaggregation).
+
+    Attributes:
+        table: the columns the aggregate was built from (shared by every aggregate of a batch).
+        bounds: the bounds derived from ``table``.
+        rows: the members' rows in ``table``, in the aggregate's member order.
+    """
+
+    table: OfferTable
+    bounds: Bounds
+    rows: Ints
+
+
 @dataclass(frozen=True, slots=True)
 class Aggregate:
     """An aggregate FlexOffer and the members it was summed from.
@@ -96,11 +112,14 @@ class Aggregate:
         offer: the aggregate; one slice of duration 1 per interval.
         members: the member offers, sorted by id.
         offsets: each member's profile start relative to the aggregate's [intervals], >= 0.
+        columns: the members' columns when built by :mod:`goflex.flex.grouping` (not part of the value: an
+            aggregate read from a file has none and is equal to the one built).
     """
 
     offer: FlexOffer
     members: tuple[FlexOffer, ...]
     offsets: tuple[int, ...]
+    columns: MemberColumns | None = field(default=None, compare=False, repr=False)
 
     @property
     def member_ids(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import highspy
 import numpy as np
@@ -31,7 +32,17 @@ import numpy as np
 from goflex.flex.aggregation_model import Aggregate
 from goflex.flex.errors import FlexOfferError
 from goflex.flex.model import Schedule, ScheduleSlice
-from goflex.flex.offer_table import Bounds, Floats, Ints, OfferTable, derive_bounds, from_us, segment_sum, to_us
+from goflex.flex.offer_table import (
+    Bounds,
+    Floats,
+    Ints,
+    OfferTable,
+    derive_bounds,
+    from_us,
+    segment_sum,
+    take_bounds,
+    to_us,
+)
 from goflex.flex.validation import ENERGY_TOLERANCE_KWH, validate_schedule
 
 LP_TOLERANCE = 1e-10
@@ -150,11 +161,15 @@ class MemberSchedules:
         t = self.table
         amounts, durations = self.slice_amounts.tolist(), t.slice_duration.tolist()
         firsts, counts, starts = t.slice_first.tolist(), t.slice_count.tolist(), self.start_us.tolist()
+        times: dict[int, datetime] = {}  # members share few distinct starts
         out = {}
         for r in rows:
-            a = firsts[r]
-            slices = tuple(ScheduleSlice(durations[j], amounts[j]) for j in range(a, a + counts[r]))
-            out[t.offers[r].id] = Schedule(from_us(starts[r]), slices)
+            a, start = firsts[r], starts[r]
+            moment = times.get(start)
+            if moment is None:
+                moment = times[start] = from_us(start)
+            slices = tuple(map(ScheduleSlice, durations[a : a + counts[r]], amounts[a : a + counts[r]]))
+            out[t.offers[r].id] = Schedule(moment, slices)
         return out
 
     def schedules(self) -> dict[str, Schedule]:
@@ -177,6 +192,18 @@ def _check_schedules(items: Sequence[tuple[Aggregate, Schedule]]) -> None:
             raise InvalidAggregateSchedule(aggregate.offer.id, [f"{p.field}: {p.rule}" for p in problems])
 
 
+def _member_columns(items: Sequence[tuple[Aggregate, Schedule]]) -> tuple[OfferTable, Bounds]:
+    """The members' columns: taken from the batch the aggregates were built in, else read again."""
+    members = [m for aggregate, _ in items for m in aggregate.members]
+    sources = [aggregate.columns for aggregate, _ in items]
+    first = sources[0] if sources else None
+    if first is not None and all(c is not None and c.table is first.table for c in sources):
+        rows = np.concatenate([c.rows for c in sources if c is not None])
+        return first.table.take(rows, members), take_bounds(first.bounds, first.table, rows)
+    table = OfferTable.from_offers(members)
+    return table, derive_bounds(table)
+
+
 def disaggregate_many(items: Sequence[tuple[Aggregate, Schedule]]) -> MemberSchedules:
     """Split schedules of many aggregates into member schedules at once (see the module docstring).
 
@@ -193,12 +220,10 @@ def disaggregate_many(items: Sequence[tuple[Aggregate, Schedule]]) -> MemberSche
         NoValidDisaggregation: when no member assignment meets every member's constraints.
     """
     _check_schedules(items)
-    members = [m for aggregate, _ in items for m in aggregate.members]
-    table = OfferTable.from_offers(members)
+    table, bounds = _member_columns(items)
     if not table.fixed.all():
-        bad = members[int(np.argmin(table.fixed))]
+        bad = table.offers[int(np.argmin(table.fixed))]
         raise NoValidDisaggregation(f"{bad.id}: not a fixed-duration member")
-    bounds = derive_bounds(table)
     sizes = np.array([len(a.members) for a, _ in items], dtype=np.int64)
     member_first = np.zeros(len(items), dtype=np.int64)
     np.cumsum(sizes[:-1], out=member_first[1:])

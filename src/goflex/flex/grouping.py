@@ -30,6 +30,7 @@ from goflex.flex.aggregation_model import (
     Alignment,
     Direction,
     GroupKey,
+    MemberColumns,
     TecPolicy,
     aggregate_id,
 )
@@ -198,5 +199,6 @@ def sum_groups(
             total_energy_constraint=EnergyConstraint(tec_lo[g], tec_hi[g]) if any_tec[g] else None,
             default_schedule=default,
         )
-        aggregates.append(Aggregate(offer, tuple(members), tuple(member_offsets)))
+        columns = MemberColumns(table, bounds, order[bounds_list[g] : bounds_list[g + 1]])
+        aggregates.append(Aggregate(offer, tuple(members), tuple(member_offsets), columns))
     return aggregates

@@ -59,6 +59,19 @@ def segment_sum(index: Ints, values: Floats, n: int) -> Floats:
 _ZERO = EnergyConstraint(0.0, 0.0)
 
 
+def starts_of(counts: Ints) -> Ints:
+    """Start index of each run of ``counts`` items laid end to end."""
+    starts = np.zeros(counts.size, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def ranges(starts: Ints, counts: Ints) -> Ints:
+    """``concat(arange(s, s + c) for s, c in zip(starts, counts))``, vectorised."""
+    total = int(counts.sum())
+    return np.repeat(starts - starts_of(counts), counts) + np.arange(total, dtype=np.int64)
+
+
 def _anchors(offers: Sequence[FlexOffer], est: Ints, lst: Ints, step: Ints) -> Ints:
     """The default schedule's start where it is a possible start (on the grid in [EST, LST]), else EST."""
     defaults = [o.default_schedule for o in offers]
@@ -221,6 +234,31 @@ class OfferTable:
     def __len__(self) -> int:
         return len(self.offers)
 
+    def take(self, rows: Ints, offers: Sequence[FlexOffer] | None = None) -> OfferTable:
+        """The table of the given rows, in that order (``offers``: the same offers, if the caller has them)."""
+        intervals = ranges(self.first[rows], self.n_intervals[rows])
+        slices = ranges(self.slice_first[rows], self.slice_count[rows])
+        return OfferTable(
+            offers=[self.offers[r] for r in rows.tolist()] if offers is None else offers,
+            fixed=self.fixed[rows],
+            step_us=self.step_us[rows],
+            est_us=self.est_us[rows],
+            lst_us=self.lst_us[rows],
+            anchor_us=self.anchor_us[rows],
+            has_tec=self.has_tec[rows],
+            tec_lo=self.tec_lo[rows],
+            tec_hi=self.tec_hi[rows],
+            first=starts_of(self.n_intervals[rows]),
+            n_intervals=self.n_intervals[rows],
+            lower=self.lower[intervals],
+            upper=self.upper[intervals],
+            slice_first=starts_of(self.slice_count[rows]),
+            slice_count=self.slice_count[rows],
+            slice_lower=self.slice_lower[slices],
+            slice_upper=self.slice_upper[slices],
+            slice_duration=self.slice_duration[slices],
+        )
+
     @property
     def interval_offer(self) -> Ints:
         """Row of the offer each flat interval belongs to."""
@@ -258,6 +296,22 @@ class Bounds:
     box_hi: Floats
     negative_lower: Bools
     positive_upper: Bools
+
+
+def take_bounds(bounds: Bounds, table: OfferTable, rows: Ints) -> Bounds:
+    """The bounds of the given rows of ``table`` (which ``bounds`` were derived from), in that order."""
+    intervals = ranges(table.first[rows], table.n_intervals[rows])
+    return Bounds(
+        total_lo=bounds.total_lo[rows],
+        total_hi=bounds.total_hi[rows],
+        tight_lo=bounds.tight_lo[intervals],
+        tight_hi=bounds.tight_hi[intervals],
+        binding=bounds.binding[rows],
+        box_lo=bounds.box_lo[intervals],
+        box_hi=bounds.box_hi[intervals],
+        negative_lower=bounds.negative_lower[rows],
+        positive_upper=bounds.positive_upper[rows],
+    )
 
 
 def derive_bounds(table: OfferTable) -> Bounds:
