@@ -326,7 +326,8 @@ class Controller:
             released = False
             if verdict.stopped or abs(base.projected_mw) <= self.settings.deadband_mw:
                 released = self._release(quarter, quarter + 1)
-            return replace(base, released=released, acting=self.blocking(quarter))
+            # a release closes the relays at once (the bookkeeping keeps the quarter as blocked: shed in part)
+            return replace(base, released=released, acting=self.blocking(quarter) and not released)
         known = estimate.imbalance_mw if estimate.points_seen else math.nan
         self.history.add(
             float(self.start_s + quarter * QUARTER_S), known, self._dayahead_mw, float(np.mean(self._quarter_temp))

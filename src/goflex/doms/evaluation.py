@@ -58,13 +58,15 @@ class EvaluationOptions:
     Attributes:
         horizon_quarters: the controller's horizon [quarters] (default 6 h).
         prices: the price model.
-        flex_cost_eur_per_mwh: price of the flexibility per MWh shed [EUR/MWh].
+        flex_cost_eur_per_mwh: price of the flexibility per MWh shed [EUR/MWh]: a token price by default, since
+            the pilot's Direct Control houses had a flat fee and ripple-control receivers are on the DSO's own
+            tariff; it keeps the optimiser from blocks that gain nothing.
         deadband_mw: dead band [MW].
     """
 
     horizon_quarters: int = 24
     prices: PriceModel = field(default_factory=TwoPrice)
-    flex_cost_eur_per_mwh: float = 2.0
+    flex_cost_eur_per_mwh: float = 0.5
     deadband_mw: float = DEADBAND_MW
 
 

@@ -38,7 +38,7 @@ LITRES_PER_PERSON_DAY: Final = 45.0
 SAFETY: Final = 0.7
 """Share of the headroom a block may use (draws and weather are uncertain)."""
 INTERNAL_GAINS_W: Final = 400.0
-TANK_MARGIN_K: Final = 3.0
+TANK_MARGIN_K: Final = 5.0
 """A blocked tank is released when its top is this close to its minimum (a shower takes a few kelvin)."""
 ROOM_MARGIN_K: Final = 0.15
 """A blocked room is released this close to its comfort floor (it cools ~0.05 K per 5 minutes)."""
@@ -200,9 +200,14 @@ def _room_headroom_s(rooms: SpaceHeatingFleet, min_c: F64, t_in_c: F64, t_out_c:
 
 
 def tank_headroom_s(model: FleetModel, state: TankStates) -> F64:
-    """Current headroom of every tank [s] (draws counted at twice their daily mean)."""
+    """Current headroom of every tank [s] (draws counted at three times their daily mean, the release margin kept)."""
     return _tank_headroom_s(
-        model.tanks, model.tank_persons, model.tank_min_c, state.upper_c, state.lower_c, draw_factor=2.0
+        model.tanks,
+        model.tank_persons,
+        model.tank_min_c + TANK_MARGIN_K,
+        state.upper_c,
+        state.lower_c,
+        draw_factor=3.0,
     )
 
 
@@ -302,7 +307,7 @@ def make_offers(
         cap = power_mw[k]
         duty = float(np.clip(cap.mean() / max(installed_mw[k], 1e-9), 0.05, 0.95)) if installed_mw[k] > 0 else 0.5
         delta, occupied = committed.get(name, (None, None))
-        durations = tuple(d for d in (1, 2, 3, 4, 6, 8) if d <= key.length)
+        durations = tuple(d for d in CLASSES if d <= key.length)
         offers.append(
             ShedOffer(
                 name=name,
