@@ -8,7 +8,13 @@ physics (boiler, heat pump or heaters, base load, PV) read by its own gateway pr
 (CII frames on a pseudo-terminal, Z-Wave reports, relays), with its own certificate and durable outbox, on a
 simulated clock running ``speed`` times faster than real time. A small "operator" blocks one house's water
 heater through the API for an hour every three simulated hours, so the whole command loop (API -> ``@set`` ->
-gateway -> relay -> physics -> meter -> ``@update`` -> history) is visible. A live summary is drawn on stderr.
+gateway -> relay -> physics -> meter -> ``@update`` -> history) is visible.
+
+The trading chain runs too (:mod:`goflex.demo.trading`, issue 4 section 6): the market (FMAR) and the aggregator
+(FMAN) on their own ports, the Direct Control FOA for all the houses (relay ``@set`` through the broker with its own
+certificate ``foa`` and WRITE on the houses only) and an interim scripted DSO buying less consumption every
+simulated hour. A live summary (houses, ingest, and the trading: offers, bids, trades, schedules, baselines) is
+drawn on stderr.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,14 +34,24 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from goflex.broker.embedded import EmbeddedBroker, platform_authorizer, ssl_context_from_pki
+from goflex.broker.acl import AccessPolicy, Grant, api_grants, ingest_grants
+from goflex.broker.embedded import EmbeddedBroker, ssl_context_from_pki
+from goflex.broker.embedded.runner import AccessPolicyAuthorizer
+from goflex.cloudio.application import Application
 from goflex.common import GoflexError, SimClock
 from goflex.common.logs import RedactingFilter
+from goflex.demo.trading import FOA_IDENTITY, ScriptedDso, TradingChain, TradingOptions, TradingSnapshot, foa_grants
+from goflex.flex.fman.bids import BidPricing
+from goflex.flex.fman.settings import FmanSettings
+from goflex.flex.foa.iot_devices import CloudioHouses
+from goflex.pki.authority import CertificateAuthority
+from goflex.pki.names import CertificateKind
 from goflex.serve import Platform
 from goflex.sim import FleetOptions, prepare_pki
 from goflex.sim.process import FleetProcess, FleetStatus
 from goflex.sim.runner import BROKER_IDENTITY
 from goflex.twin.fleet_generator import pilot_fleet
+from goflex.twin.house import HouseSpec
 
 log = logging.getLogger(__name__)
 OPERATOR_PERIOD_S = 3 * 3600.0  # simulated seconds between two blocking orders
@@ -56,6 +73,7 @@ class DemoOptions:
     web: bool = True
     directory: Path = Path("goflex-data/demo")
     seed: int = 1
+    trading: bool = True
 
 
 async def operator(api_url: str, password: str, house: str, relay: int, clock: SimClock) -> None:
@@ -113,6 +131,26 @@ def _summary(
     return table
 
 
+def _trading_rows(table: Table, f: TradingSnapshot) -> None:
+    table.add_row(
+        "FlexOffers made / accepted / rejected", f"{f.offers_made} / {f.offers_accepted} / {f.offers_rejected}"
+    )
+    table.add_row("bids (FMAN -> FMAR) / scheduled", f"{f.bids_submitted} / {f.bids_scheduled}")
+    table.add_row("buy orders (scripted DSO)", str(f.buy_orders))
+    table.add_row("trades / kWh / EUR", f"{f.trades} / {f.traded_kwh:.2f} / {f.traded_eur:.3f}")
+    table.add_row("schedules received / executed / baselines", f"{f.schedules} / {f.metered} / {f.baselines}")
+    table.add_row("relay commands / comfort overrides", f"{f.commands} / {f.overrides}")
+
+
+def _final_trading(console: Console, f: TradingSnapshot) -> None:
+    console.print(
+        f"trading: {f.offers_made} FlexOffers ({f.offers_accepted} accepted), {f.bids_submitted} bids, "
+        f"{f.buy_orders} buy orders, {f.trades} trades ({f.traded_kwh:.2f} kWh, {f.traded_eur:.3f} EUR), "
+        f"{f.schedules} schedules ({f.metered} executed and metered), {f.baselines} baselines",
+        soft_wrap=True,
+    )
+
+
 def _log_to_file(path: Path) -> None:
     """Send the services' log lines to ``path``; the terminal keeps warnings only, under the live summary."""
     root = logging.getLogger()
@@ -133,13 +171,14 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     specs = pilot_fleet(options.houses, seed=options.seed)
     names = [spec.name for spec in specs]
     pki = await asyncio.to_thread(prepare_pki, directory, names)
+    grants = await asyncio.to_thread(_broker_grants, pki, names, trading=options.trading)
     started = datetime.now(UTC)
     clock = SimClock(started, speed=options.speed)
     broker = EmbeddedBroker(
         host="127.0.0.1",
         port=0,
         ssl_context=ssl_context_from_pki(pki, BROKER_IDENTITY),
-        authorizer=platform_authorizer(),
+        authorizer=AccessPolicyAuthorizer(AccessPolicy(grants)),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -165,29 +204,32 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         )
         await fleet.start()
         api = platform.api_url if options.web else None
-        tasks: list[asyncio.Task[None]] = []
-        if api is not None:
-            password = (pki.parent / "admin-password.txt").read_text(encoding="utf-8").strip()
-            # the first house with an electric water heater on a relay (seed 3.2.5.4 rule 5)
-            target = next((spec for spec in specs if spec.dhw_relay is not None), specs[0])
-            relay = target.dhw_relay or target.space_heating_relay or 1
-            tasks.append(asyncio.create_task(operator(api, password, target.name, relay, clock)))
+        tasks = _operator_tasks(api, pki, specs, clock)
         console.print(f"[bold]goflex demo[/]: {options.houses} houses, x{options.speed:g}, data and log in {directory}")
         if api:
             console.print(f"API: {api}/data/{names[0]}  (user admin, password in {pki.parent / 'admin-password.txt'})")
         end = clock.time() + options.hours * 3600 if options.hours else None
+        trading: TradingChain | None = None
+        last: TradingSnapshot | None = None
         try:
-            await _live(
-                fleet=fleet,
-                clock=clock,
-                platform=platform,
-                broker=broker,
-                api=api,
-                console=console,
-                stop=stop,
-                end=end,
-                tasks=tasks,
-            )
+            async with contextlib.AsyncExitStack() as stack:
+                if options.trading:
+                    trading = await stack.enter_async_context(
+                        _trading(options, clock, specs=specs, pki=pki, broker_url=broker_url, console=console)
+                    )
+                await _live(
+                    fleet=fleet,
+                    clock=clock,
+                    platform=platform,
+                    broker=broker,
+                    api=api,
+                    console=console,
+                    stop=stop,
+                    end=end,
+                    tasks=tasks,
+                    trading=trading,
+                )
+                last = await _trading_snapshot(trading)
         finally:
             for task in tasks:
                 task.cancel()
@@ -197,7 +239,82 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             await fleet.stop()  # the gateways close their outboxes before the platform goes
             await platform.stop()
         _final(console, platform, directory, names[0], (started, clock.now() + timedelta(seconds=1)))
+        if last is not None:
+            _final_trading(console, last)
     return 0
+
+
+def _operator_tasks(api: str | None, pki: Path, specs: list[HouseSpec], clock: SimClock) -> list[asyncio.Task[None]]:
+    """The blocking "operator" (through the API, so only when it is served)."""
+    if api is None:
+        return []
+    password = (pki.parent / "admin-password.txt").read_text(encoding="utf-8").strip()
+    # the first house with an electric water heater on a relay (seed 3.2.5.4 rule 5)
+    target = next((spec for spec in specs if spec.dhw_relay is not None), specs[0])
+    relay = target.dhw_relay or target.space_heating_relay or 1
+    return [asyncio.create_task(operator(api, password, target.name, relay, clock))]
+
+
+def _broker_grants(pki: Path, names: list[str], *, trading: bool) -> list[Grant]:
+    """The platform services' grants, and with trading the FOA's: WRITE on the demo's houses, nothing else.
+
+    The FOA's application certificate is created once, then reused like the houses'.
+    """
+    grants = [*ingest_grants(), *api_grants()]
+    if trading:
+        if not (pki / f"{FOA_IDENTITY}.crt").is_file():
+            CertificateAuthority.load(pki).issue(FOA_IDENTITY, CertificateKind.APPLICATION)
+        grants += foa_grants(FOA_IDENTITY, names)
+    return grants
+
+
+@contextlib.asynccontextmanager
+async def _trading(
+    options: DemoOptions, clock: SimClock, *, specs: list[HouseSpec], pki: Path, broker_url: str, console: Console
+) -> AsyncIterator[TradingChain]:
+    """FMAR, FMAN, the Direct Control FOA (through the broker) and the scripted DSO, on the demo's clock."""
+    app = Application(
+        FOA_IDENTITY,
+        broker=broker_url,
+        ca_file=pki / "ca.crt",
+        cert_file=pki / f"{FOA_IDENTITY}.crt",
+        key_file=pki / f"{FOA_IDENTITY}.key",
+        clock=clock,
+    )
+    trading_options = TradingOptions(
+        directory=options.directory,
+        # one argon2 check per token per real minute, however fast the simulated clock runs
+        token_cache_s=60.0 * max(options.speed, 1.0),
+        # A bid's schedule must reach the FOA before the offer's deadline: 10 min between the bid's and the
+        # offers' deadlines absorb the pull and heartbeat periods and the event loop's lag at high speeds.
+        fman=FmanSettings(bid_interval_s=60.0, pull_interval_s=30.0, pricing=BidPricing(delivery_margin_s=600.0)),
+    )
+    async with app:
+        houses = CloudioHouses(app, specs, clock)
+        await houses.start()
+        try:
+            buyer = ScriptedDso()
+            async with TradingChain(
+                trading_options, clock, houses=specs, devices=houses, reader=houses, buyer=buyer
+            ) as chain:
+                console.print(
+                    f"market (FMAR): {chain.market_url}/docs   aggregator (FMAN): {chain.fman_url}/docs   "
+                    f"(operator tokens in {options.directory})",
+                    soft_wrap=True,
+                )
+                yield chain
+        finally:
+            await houses.stop()
+
+
+async def _trading_snapshot(trading: TradingChain | None) -> TradingSnapshot | None:
+    if trading is None:
+        return None
+    try:
+        return await asyncio.wait_for(trading.snapshot(), 5.0)
+    except (TimeoutError, httpx.HTTPError) as exc:
+        log.warning("trading figures unavailable: %s", exc)
+        return None
 
 
 async def _live(
@@ -211,9 +328,11 @@ async def _live(
     stop: asyncio.Event,
     end: float | None,
     tasks: list[asyncio.Task[None]],
+    trading: TradingChain | None = None,
 ) -> None:
     last_stored, last_t = 0, time.monotonic()
     rate = 0.0
+    figures: TradingSnapshot | None = None
     with Live(console=console, refresh_per_second=2, transient=False) as live:
         while not stop.is_set() and (end is None or clock.time() < end):
             for task in tasks:
@@ -221,6 +340,9 @@ async def _live(
                     task.result()
             if not fleet.running:
                 raise DemoError("the fleet process ended early: see demo.log")
+            if trading is not None:
+                trading.check()
+                figures = await _trading_snapshot(trading) or figures
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
             stats = platform.ingest.metrics.snapshot() if platform.ingest else None
@@ -228,7 +350,10 @@ async def _live(
             now = time.monotonic()
             rate = (stored - last_stored) / max(now - last_t, 1e-6)
             last_stored, last_t = stored, now
-            live.update(_summary(fleet.status, clock=clock, platform=platform, broker=broker, rate=rate, api=api))
+            table = _summary(fleet.status, clock=clock, platform=platform, broker=broker, rate=rate, api=api)
+            if figures is not None:
+                _trading_rows(table, figures)
+            live.update(table)
 
 
 def _final(

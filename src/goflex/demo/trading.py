@@ -36,7 +36,7 @@ from goflex.common.clock import Clock
 from goflex.flex.fman.app import create_app as create_fman
 from goflex.flex.fman.market_client import MarketClient
 from goflex.flex.fman.repository import FmanStore, migrate
-from goflex.flex.fman.runner import add_principal
+from goflex.flex.fman.runner import add_principal, write_secret
 from goflex.flex.fman.settings import FmanSettings
 from goflex.flex.fmar.app import create_app as create_fmar
 from goflex.flex.fmar.market import MarketSettings
@@ -87,7 +87,7 @@ class ScriptedDso:
 
     Stands in for the DOMS live service (which will decide what to buy from its grid forecast): it asks for
     ``energy_kwh_per_slot`` less consumption in each of the ``horizon_slots`` slots that start after the gate
-    closure, at most ``max_price_eur_per_kwh`` (pay-as-bid: it pays the sellers' asked prices), partial fills
+    closure [kWh], at most ``max_price_eur_per_kwh`` (pay-as-bid: it pays the sellers' asked prices), partial fills
     allowed. Orders rest in the book, so bids arriving later still match them.
     """
 
@@ -97,13 +97,19 @@ class ScriptedDso:
     energy_kwh_per_slot: float = 5.0
     max_price_eur_per_kwh: float = 0.10
     gate_closure_s: float = 900.0
+    margin_s: float = 120.0
     location_id: str | None = None
     orders: int = 0
     refused: int = 0
 
     def order(self, now: datetime) -> dict[str, Any]:
-        """The buy order placed at ``now`` (first slot: the first one starting after the gate closure)."""
-        first = -(-int(now.timestamp() + self.gate_closure_s + 1) // SLOT_S) * SLOT_S
+        """The buy order placed at ``now``: its first slot starts after the gate closure + ``margin_s``.
+
+        The margin covers the time the order takes to reach the market (on a fast simulated clock a few real
+        milliseconds are simulated seconds); without it an order placed just before a slot boundary is refused
+        ``gate_closed``.
+        """
+        first = -(-int(now.timestamp() + self.gate_closure_s + self.margin_s) // SLOT_S) * SLOT_S
         return {
             "direction": "down",
             "locationId": self.location_id,
@@ -162,7 +168,8 @@ class TradingOptions:
     """Where and how the chain runs.
 
     Attributes:
-        directory: the databases (``market.db``, ``fman.db``, fresh per run) and operator token files (0600).
+        directory: the databases (``market.db``, ``fman.db``, fresh per run) and the operator tokens of both
+            services (``market-operator-token.txt``, ``fman-operator-token.txt``, mode 0600).
         market_db_url, fman_db_url: other databases (PostgreSQL) instead of the SQLite files.
         host: where the two APIs listen.
         market_port, fman_port: their ports (0: any free port).
@@ -306,6 +313,7 @@ class TradingChain:
         now = self.clock.now()
         self.tokens["foa@fman"] = add_principal(store, hasher, FOA_AGENT, role="agent", now=now)
         self.tokens["operator@fman"] = add_principal(store, hasher, "operator", role="operator", now=now)
+        write_secret(o.directory / "fman-operator-token.txt", self.tokens["operator@fman"])
         client = MarketClient(f"{self.market_url}/api/v1", self.tokens["fman@fmar"])
         stack.push_async_callback(client.close)
         self.fman_app = create_fman(
