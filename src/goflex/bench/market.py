@@ -281,10 +281,17 @@ def bench_api(options: MarketBenchOptions) -> dict[str, Any]:
 def bench_market(options: MarketBenchOptions) -> dict[str, Any]:
     """Both measurements as one JSON-ready document."""
     _quiet_highs()
-    for name in ("httpx", "alembic", "goflex"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    _progress(f"bench market: pure matcher, {options.orders} bids and {options.orders} buy orders")
-    matcher = bench_matcher(options)
-    _progress(f"bench market: API, {options.api_orders} bids and buy orders through a real uvicorn on SQLite")
-    api = bench_api(options)
+    # Per-request INFO lines would be measured too; the levels are restored so an in-process caller keeps its own.
+    loggers = [logging.getLogger(name) for name in ("httpx", "alembic", "goflex")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        _progress(f"bench market: pure matcher, {options.orders} bids and {options.orders} buy orders")
+        matcher = bench_matcher(options)
+        _progress(f"bench market: API, {options.api_orders} bids and buy orders through a real uvicorn on SQLite")
+        api = bench_api(options)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     return {"benchmark": "market", "matcher": matcher, "api": api}
