@@ -220,12 +220,6 @@ async def serve(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
         await task
 
 
-async def _open(url: str, migrate_fn: Any) -> Database:
-    db = await asyncio.to_thread(open_database, url)
-    await asyncio.to_thread(migrate_fn, db)
-    return db
-
-
 class TradingChain:
     """FMAR + FMAN + the Direct Control FOA + a buyer, as an async context manager (see the module docstring).
 
@@ -290,34 +284,65 @@ class TradingChain:
         path.unlink(missing_ok=True)  # a fresh market and portfolio per run: tokens are shown once
         return f"sqlite:///{path}"
 
+    def _migrate(self) -> tuple[Database, Database]:
+        """Open and migrate both databases (one after the other: Alembic's context is process-global)."""
+        o = self.options
+        market_db = open_database(self._db_url(o.market_db_url, "market.db"))
+        fman_db: Database | None = None
+        try:
+            migrate_market(market_db)
+            fman_db = open_database(self._db_url(o.fman_db_url, "fman.db"))
+            migrate(fman_db)
+        except BaseException:
+            market_db.close()
+            if fman_db is not None:
+                fman_db.close()
+            raise
+        return market_db, fman_db
+
+    def _prepare_market(self, db: Database, hasher: PasswordHasher) -> FastAPI:
+        """Build the market's app, register FMAN (seller) and the buyer (in a thread: argon2 hashes)."""
+        operator_file = self.options.directory / "market-operator-token.txt"
+        settings = replace(self.options.market, token_cache_s=self.options.token_cache_s)
+        app = create_fmar(MarketRepository(db), self.clock, settings, hasher=hasher, operator_token_file=operator_file)
+        market = app.state.market
+        self.tokens["operator@fmar"] = operator_file.read_text(encoding="utf-8").strip()
+        self.tokens["fman@fmar"] = market.add_participant(FMAN_PARTICIPANT, ["seller"], name="goflex FMAN")
+        self.tokens[self.buyer_id] = market.add_participant(self.buyer_id, ["buyer"], name="DSO")
+        return app
+
+    def _prepare_fman(self, store: FmanStore, hasher: PasswordHasher) -> None:
+        """Register the FOA (agent) and an operator at FMAN (in a thread: argon2 hashes)."""
+        now = self.clock.now()
+        self.tokens["foa@fman"] = add_principal(store, hasher, FOA_AGENT, role="agent", now=now)
+        self.tokens["operator@fman"] = add_principal(store, hasher, "operator", role="operator", now=now)
+        write_secret(self.options.directory / "fman-operator-token.txt", self.tokens["operator@fman"])
+
     async def _start(self) -> None:
         o, stack = self.options, self._stack
         o.directory.mkdir(parents=True, exist_ok=True)
         hasher = o.hasher or PasswordHasher()
-        market_db = await _open(self._db_url(o.market_db_url, "market.db"), migrate_market)
+        market_db, fman_db = await asyncio.to_thread(self._migrate)
         stack.callback(market_db.close)
-        market_settings = replace(o.market, token_cache_s=o.token_cache_s)
-        operator_file = o.directory / "market-operator-token.txt"
-        self.fmar_app = create_fmar(
-            MarketRepository(market_db), self.clock, market_settings, hasher=hasher, operator_token_file=operator_file
-        )
-        market = self.fmar_app.state.market
-        self.tokens["operator@fmar"] = operator_file.read_text(encoding="utf-8").strip()
-        self.tokens["fman@fmar"] = market.add_participant(FMAN_PARTICIPANT, ["seller"], name="goflex FMAN")
-        self.tokens[self.buyer_id] = market.add_participant(self.buyer_id, ["buyer"], name="DSO")
-        self.market_url = await stack.enter_async_context(serve(self.fmar_app, o.host, o.market_port))
-
-        fman_db = await _open(self._db_url(o.fman_db_url, "fman.db"), migrate)
         stack.callback(fman_db.close)
         store = FmanStore(fman_db)
-        now = self.clock.now()
-        self.tokens["foa@fman"] = add_principal(store, hasher, FOA_AGENT, role="agent", now=now)
-        self.tokens["operator@fman"] = add_principal(store, hasher, "operator", role="operator", now=now)
-        write_secret(o.directory / "fman-operator-token.txt", self.tokens["operator@fman"])
+        # Each token is an argon2 hash (~0.5 s): both services register theirs at once, off the event loop.
+        fmar_app, _ = await asyncio.gather(
+            asyncio.to_thread(self._prepare_market, market_db, hasher),
+            asyncio.to_thread(self._prepare_fman, store, hasher),
+        )
+        self.fmar_app = fmar_app
+        self.market_url = await stack.enter_async_context(serve(fmar_app, o.host, o.market_port))
         client = MarketClient(f"{self.market_url}/api/v1", self.tokens["fman@fmar"])
         stack.push_async_callback(client.close)
         self.fman_app = create_fman(
-            store, self.clock, o.fman, market=client, hasher=hasher, background=True, token_cache_s=o.token_cache_s
+            store,
+            self.clock,
+            o.fman,
+            market=client,
+            hasher=hasher,
+            background=True,
+            token_cache_s=o.token_cache_s,
         )
         self.fman_url = await stack.enter_async_context(serve(self.fman_app, o.host, o.fman_port))
 

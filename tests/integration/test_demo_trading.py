@@ -1,0 +1,41 @@
+"""``goflex demo`` trades: a short accelerated run ends with trades on the market and schedules at the FOA.
+
+The whole demo runs as the user starts it (a child process): broker, platform, twin fleet, and the trading chain
+(FMAR, FMAN, the Direct Control FOA through the broker, the scripted DSO). Its last line sums the trading up.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUMMARY = re.compile(
+    r"trading: (?P<offers>\d+) FlexOffers \((?P<accepted>\d+) accepted\), (?P<bids>\d+) bids, "
+    r"(?P<buys>\d+) buy orders, (?P<trades>\d+) trades \((?P<kwh>[\d.]+) kWh, (?P<eur>[\d.]+) EUR\), "
+    r"(?P<schedules>\d+) schedules"
+)
+
+
+@pytest.mark.slow
+def test_a_short_accelerated_demo_ends_with_trades(tmp_path: Path) -> None:
+    goflex = str(Path(sys.executable).parent / "goflex")
+    demo = [goflex, "demo", "--houses", "6", "--speed", "600", "--hours", "1.5", "--port", "0", "--dir", "demo"]
+    done = subprocess.run(demo, cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert "market (FMAR): http://127.0.0.1:" in done.stderr
+    (line,) = [m for m in map(SUMMARY.search, done.stderr.splitlines()) if m]
+    figures = {k: float(v) for k, v in line.groupdict().items()}
+    assert figures["accepted"] > 0
+    assert figures["bids"] > 0
+    assert figures["buys"] > 0
+    assert figures["trades"] > 0
+    assert figures["kwh"] > 0
+    assert figures["eur"] > 0
+    assert figures["schedules"] > 0, "matched bids came back to the FOA as schedules"
+    for token in ("market-operator-token.txt", "fman-operator-token.txt"):
+        assert (tmp_path / "demo" / token).stat().st_mode & 0o077 == 0, f"{token} is readable by others"
