@@ -27,7 +27,7 @@ physics, :mod:`goflex.doms.fleet_flex`) and the FOA's rule that a device whose c
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -222,12 +222,92 @@ def _block_columns(problem: PlanProblem, mask: NDArray[np.bool_]) -> list[_Group
     return groups
 
 
-def solve(problem: PlanProblem) -> Plan:
+def merge_offers(
+    offers: tuple[ShedOffer, ...], duty_step: float = 0.05
+) -> tuple[tuple[ShedOffer, ...], list[list[int]]]:
+    """Merge offers alike (same durations, rebound factor and price, duty within ``duty_step``) into one each.
+
+    The merged offer has the summed capacity, committed delta and occupancy, and the capacity-weighted duty. This
+    is the aggregation FMAN does (flexoffer.md 3) and keeps the LP small and well conditioned: a thousand nearly
+    identical offers make a highly degenerate LP (hundreds of seconds in simplex) whose optimum a few merged ones
+    reach in milliseconds.
+
+    Returns:
+        The merged offers and, for each, the indices of its members.
+    """
+    bins: dict[tuple[tuple[int, ...], float, float, int], list[int]] = {}
+    for i, o in enumerate(offers):
+        key = (tuple(sorted(set(o.durations))), o.rebound_factor, o.cost_eur_per_mwh, round(o.duty / duty_step))
+        bins.setdefault(key, []).append(i)
+    merged: list[ShedOffer] = []
+    members: list[list[int]] = []
+    for idx in bins.values():
+        group = [offers[i] for i in idx]
+        cap = np.sum([o.cap_mw for o in group], axis=0)
+        weight = np.array([float(o.cap_mw.mean()) for o in group]) + 1e-12
+        duty = float(np.dot(weight, [o.duty for o in group]) / weight.sum())
+        zeros = np.zeros_like(cap)
+        merged.append(
+            ShedOffer(
+                name="+".join(o.name for o in group) if len(group) == 1 else f"{group[0].name}+{len(group) - 1}",
+                cap_mw=cap,
+                durations=group[0].durations,
+                duty=duty,
+                rebound_factor=group[0].rebound_factor,
+                cost_eur_per_mwh=group[0].cost_eur_per_mwh,
+                committed_mw=np.sum([o.committed_mw if o.committed_mw is not None else zeros for o in group], axis=0),
+                occupied_mw=np.sum([o.occupied_mw if o.occupied_mw is not None else zeros for o in group], axis=0),
+            )
+        )
+        members.append(idx)
+    return tuple(merged), members
+
+
+def _split(block: Block, merged: ShedOffer, member_ids: list[int], offers: tuple[ShedOffer, ...]) -> list[Block]:
+    """A merged block shared among its members in proportion to their free capacity over the block's quarters."""
+    if len(member_ids) == 1:
+        return [replace(block, offer=member_ids[0])]
+    span = slice(block.start, block.start + merged.shape(block.length).size)
+    free = np.array(
+        [
+            float(
+                np.min(
+                    offers[i].cap_mw[span] - (offers[i].occupied_mw[span] if offers[i].occupied_mw is not None else 0.0)
+                )
+            )
+            for i in member_ids
+        ]
+    )
+    free = np.maximum(free, 0.0)
+    share = free / free.sum() if free.sum() > 0 else np.full(free.size, 1.0 / free.size)
+    return [
+        Block(i, block.start, block.length, float(block.power_mw * w))
+        for i, w in zip(member_ids, share, strict=True)
+        if block.power_mw * w > 1e-4
+    ]
+
+
+def solve(problem: PlanProblem, *, merge: bool = True) -> Plan:
     """Choose the blocks that minimise expected penalty plus flexibility cost (see the module docstring).
+
+    Args:
+        problem: the inputs.
+        merge: merge alike offers first (:func:`merge_offers`); the blocks returned refer to the original offers.
 
     Raises:
         OptimiserError: inconsistent shapes, weights not summing to 1, or a solver failure.
     """
+    if merge and len(problem.offers) > 1:
+        merged, members = merge_offers(problem.offers)
+        if len(merged) < len(problem.offers):
+            plan = solve(replace(problem, offers=merged), merge=False)
+            blocks = [
+                b
+                for block in plan.blocks
+                for b in _split(block, merged[block.offer], members[block.offer], problem.offers)
+            ]
+            blocks.sort(key=lambda b: (b.start, b.offer, b.length))
+            return replace(plan, blocks=tuple(blocks))
     k_count, t_max = problem.imbalance_mw.shape
     if problem.weights.shape != (k_count,) or abs(float(problem.weights.sum()) - 1.0) > 1e-6:
         raise OptimiserError("weights must have one value per scenario and sum to 1")
