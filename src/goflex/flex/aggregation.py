@@ -227,19 +227,22 @@ class Aggregator:
         return tuple(self._offers[i] for i in sorted(self._offers) if self._keys[i] is None)
 
 
-def _id_rank(offers: Sequence[FlexOffer]) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
+def _id_rank(ids: list[str]) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
     """Rank of each offer's id in sorted order.
 
     Raises:
         ValueError: when two offers share an id.
     """
-    ids = [o.id for o in offers]
-    order = sorted(range(len(ids)), key=ids.__getitem__)
-    for a, b in itertools.pairwise(order):
-        if ids[a] == ids[b]:
-            raise ValueError(f"{ids[a]}: already aggregated; use update")
+    if any("\0" in i for i in ids):  # numpy's fixed-width strings drop trailing NULs: sort in Python
+        order = np.array(sorted(range(len(ids)), key=ids.__getitem__), dtype=np.int64)
+    else:  # same order as Python's str comparison (code points), a third faster
+        order = np.argsort(np.array(ids), kind="stable").astype(np.int64)
+    ordered = [ids[i] for i in order.tolist()]
+    for a, b in itertools.pairwise(ordered):
+        if a == b:
+            raise ValueError(f"{a}: already aggregated; use update")
     rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.array(order, dtype=np.int64)] = np.arange(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids), dtype=np.int64)
     return rank
 
 
@@ -256,8 +259,8 @@ def aggregate_all(offers: Iterable[FlexOffer], params: AggregationParameters) ->
     aggregator = Aggregator(params)
     if not batch:
         return aggregator
-    rank = _id_rank(batch)
     table = OfferTable.from_offers(batch)
+    rank = _id_rank(table.ids)
     bounds = derive_bounds(table)
     cells = cell_columns(table, bounds, params)
     order, starts, cell_starts = form_groups(table, cells, rank, params.max_members)
@@ -272,7 +275,7 @@ def aggregate_all(offers: Iterable[FlexOffer], params: AggregationParameters) ->
         key = cells.key(table, members[0])
         for r in members:
             keys[r] = key
-        aggregator._load(key, aggregates[g0:g1], {batch[r].id for r in members})
-    aggregator._offers = {o.id: o for o in batch}
-    aggregator._keys = {o.id: k for o, k in zip(batch, keys, strict=True)}
+        aggregator._load(key, aggregates[g0:g1], {table.ids[r] for r in members})
+    aggregator._offers = dict(zip(table.ids, batch, strict=True))
+    aggregator._keys = dict(zip(table.ids, keys, strict=True))
     return aggregator

@@ -35,7 +35,7 @@ from goflex.flex.aggregation_model import (
     aggregate_id,
 )
 from goflex.flex.model import EnergyConstraint, FlexOffer, FlexOfferState, ProfileSlice, Schedule, ScheduleSlice
-from goflex.flex.offer_table import Bools, Bounds, Ints, OfferTable, from_us, segment_sum, to_us
+from goflex.flex.offer_table import Bools, Bounds, Ints, OfferTable, from_us, gather, segment_sum, to_us
 
 DIRECTIONS = (Direction.CONSUMPTION, Direction.PRODUCTION, Direction.MIXED)
 """Direction by code (the code is the column value in :class:`Cells`)."""
@@ -170,12 +170,13 @@ def sum_groups(
     any_tec = np.maximum.reduceat(table.has_tec[order], starts).tolist()
     est_a = (base + shift_lo * table.step_us[order][starts]).tolist()
     tf_a = (shift_hi - shift_lo).tolist()
-    rows, offset_list = order.tolist(), offsets.tolist()
+    deadlines = np.minimum.reduceat(table.deadlines_us[order], starts, axis=0).tolist()
+    in_order, ids_in_order, offset_list = gather(table.offers, order), gather(table.ids, order), offsets.tolist()
     bounds_list = [*starts.tolist(), order.size]
     targets = [*first_target.tolist(), total]
     aggregates = []
     for g in range(n_groups):
-        members = [table.offers[r] for r in rows[bounds_list[g] : bounds_list[g + 1]]]
+        members = in_order[bounds_list[g] : bounds_list[g + 1]]
         member_offsets = offset_list[bounds_list[g] : bounds_list[g + 1]]
         t0, t1 = targets[g], targets[g + 1]
         seconds = members[0].num_seconds_per_interval
@@ -184,12 +185,12 @@ def sum_groups(
             _default_schedule(members, member_offsets, t1 - t0) if params.alignment is Alignment.BASELINE else None
         )
         offer = FlexOffer(
-            id=aggregate_id(m.id for m in members),  # already sorted: the sort is linear
+            id=aggregate_id(ids_in_order[bounds_list[g] : bounds_list[g + 1]]),  # sorted already: a linear sort
             state=FlexOfferState.INITIAL,
             offered_by_id=params.aggregator_id,
-            creation_time=min(m.creation_time for m in members),
-            accept_before_time=min(m.accept_before_time for m in members),
-            assignment_before_time=min(m.assignment_before_time for m in members),
+            creation_time=from_us(deadlines[g][0]),
+            accept_before_time=from_us(deadlines[g][1]),
+            assignment_before_time=from_us(deadlines[g][2]),
             start_after_time=est,
             start_before_time=from_us(est_a[g] + tf_a[g] * seconds * 1_000_000),
             profile=tuple(

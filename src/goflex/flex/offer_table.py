@@ -26,12 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from goflex.flex.model import EnergyConstraint, FlexOffer
 from goflex.flex.validation import ENERGY_TOLERANCE_KWH
+
+_T = TypeVar("_T")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
@@ -57,6 +60,13 @@ def segment_sum(index: Ints, values: Floats, n: int) -> Floats:
 
 
 _ZERO = EnergyConstraint(0.0, 0.0)
+
+
+def gather(items: Sequence[_T], rows: Ints) -> list[_T]:
+    """``[items[r] for r in rows]`` through a numpy object array (a C loop instead of Python's)."""
+    column = np.empty(len(items), dtype=object)
+    column[:] = items
+    return column[rows].tolist()  # type: ignore[no-any-return]
 
 
 def starts_of(counts: Ints) -> Ints:
@@ -86,9 +96,11 @@ def _anchors(offers: Sequence[FlexOffer], est: Ints, lst: Ints, step: Ints) -> I
 class _Scan:
     """The Python side of :meth:`OfferTable.from_offers`: plain lists filled in one pass."""
 
+    ids: list[str] = field(default_factory=list)
     seconds: list[int] = field(default_factory=list)
     est: list[int] = field(default_factory=list)
     lst: list[int] = field(default_factory=list)
+    deadlines: list[tuple[int, int, int]] = field(default_factory=list)
     has_tec: list[bool] = field(default_factory=list)
     tec_lo: list[float] = field(default_factory=list)
     tec_hi: list[float] = field(default_factory=list)
@@ -102,7 +114,8 @@ class _Scan:
     def read(self, offers: Sequence[FlexOffer]) -> None:
         """Append every offer's fields and every slice's (one fused loop: one cache miss per object)."""
         # Bound methods in locals: this loop runs once per offer and slice (millions of times).
-        seconds, est, lst = self.seconds.append, self.est.append, self.lst.append
+        seconds, est, lst, deadlines = self.seconds.append, self.est.append, self.lst.append, self.deadlines.append
+        ids = self.ids.append
         has_tec, tec_lo, tec_hi, counts = (
             self.has_tec.append,
             self.tec_lo.append,
@@ -112,9 +125,17 @@ class _Scan:
         mins, maxs, n_constraints = self.mins.append, self.maxs.append, self.n_constraints.append
         lows, highs = self.lows.append, self.highs.append
         for offer in offers:
+            ids(offer.id)
             seconds(offer.num_seconds_per_interval)
             est((offer.start_after_time - EPOCH) // ONE_US)
             lst((offer.start_before_time - EPOCH) // ONE_US)
+            deadlines(
+                (
+                    (offer.creation_time - EPOCH) // ONE_US,
+                    (offer.accept_before_time - EPOCH) // ONE_US,
+                    (offer.assignment_before_time - EPOCH) // ONE_US,
+                )
+            )
             tec = offer.total_energy_constraint
             has_tec(tec is not None)
             tec = _ZERO if tec is None else tec
@@ -138,9 +159,11 @@ class OfferTable:
 
     Attributes:
         offers: the offers, in row order.
+        ids: their ids, in row order.
         fixed: the offer has a per-interval expansion.
         step_us: interval length [us].
         est_us, lst_us: earliest and latest start [us since the epoch].
+        deadlines_us: creation, acceptBefore and assignmentBefore times, one row of 3 per offer [us].
         anchor_us: default-schedule start if it is a possible start, else EST [us since the epoch].
         has_tec, tec_lo, tec_hi: the TEC (0 where absent) [kWh].
         first: index of the offer's first interval in the flat arrays.
@@ -151,10 +174,12 @@ class OfferTable:
     """
 
     offers: Sequence[FlexOffer]
+    ids: list[str]
     fixed: Bools
     step_us: Ints
     est_us: Ints
     lst_us: Ints
+    deadlines_us: Ints
     anchor_us: Ints
     has_tec: Bools
     tec_lo: Floats
@@ -212,10 +237,12 @@ class OfferTable:
         np.cumsum(n_intervals[:-1], out=first[1:])
         return cls(
             offers=offers,
+            ids=scan.ids,
             fixed=fixed,
             step_us=step,
             est_us=est,
             lst_us=lst,
+            deadlines_us=np.array(scan.deadlines, dtype=np.int64).reshape(n, 3),
             anchor_us=_anchors(offers, est, lst, step),
             has_tec=has_tec,
             tec_lo=tec_lo,
@@ -239,11 +266,13 @@ class OfferTable:
         intervals = ranges(self.first[rows], self.n_intervals[rows])
         slices = ranges(self.slice_first[rows], self.slice_count[rows])
         return OfferTable(
-            offers=[self.offers[r] for r in rows.tolist()] if offers is None else offers,
+            offers=gather(self.offers, rows) if offers is None else offers,
+            ids=gather(self.ids, rows),
             fixed=self.fixed[rows],
             step_us=self.step_us[rows],
             est_us=self.est_us[rows],
             lst_us=self.lst_us[rows],
+            deadlines_us=self.deadlines_us[rows],
             anchor_us=self.anchor_us[rows],
             has_tec=self.has_tec[rows],
             tec_lo=self.tec_lo[rows],
