@@ -190,10 +190,7 @@ class _Env:
     def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
         ctx = self.ctx
         idx = self._index(first_quarter, horizon)
-        if self.perfect is not None:
-            power = self.perfect[:, idx]
-        else:
-            power = ctx.expected_power_mw[:, idx]
+        power = self.perfect[:, idx] if self.perfect is not None else ctx.expected_power_mw[:, idx]
         return make_offers(
             ctx.model,
             ctx.keys,

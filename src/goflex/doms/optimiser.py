@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, replace
 import highspy
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from goflex.common import GoflexError
 from goflex.doms.prices import PenaltyRates
@@ -263,21 +262,17 @@ def merge_offers(
     return tuple(merged), members
 
 
+def _free_mw(offer: ShedOffer) -> F64:
+    """Capacity not held by running blocks [MW]."""
+    return offer.cap_mw - (offer.occupied_mw if offer.occupied_mw is not None else 0.0)
+
+
 def _split(block: Block, merged: ShedOffer, member_ids: list[int], offers: tuple[ShedOffer, ...]) -> list[Block]:
     """A merged block shared among its members in proportion to their free capacity over the block's quarters."""
     if len(member_ids) == 1:
         return [replace(block, offer=member_ids[0])]
     span = slice(block.start, block.start + merged.shape(block.length).size)
-    free = np.array(
-        [
-            float(
-                np.min(
-                    offers[i].cap_mw[span] - (offers[i].occupied_mw[span] if offers[i].occupied_mw is not None else 0.0)
-                )
-            )
-            for i in member_ids
-        ]
-    )
+    free = np.array([float(np.min(_free_mw(offers[i])[span])) for i in member_ids])
     free = np.maximum(free, 0.0)
     share = free / free.sum() if free.sum() > 0 else np.full(free.size, 1.0 / free.size)
     return [
@@ -301,13 +296,13 @@ def solve(problem: PlanProblem, *, merge: bool = True) -> Plan:
         merged, members = merge_offers(problem.offers)
         if len(merged) < len(problem.offers):
             plan = solve(replace(problem, offers=merged), merge=False)
-            blocks = [
+            split = [
                 b
                 for block in plan.blocks
                 for b in _split(block, merged[block.offer], members[block.offer], problem.offers)
             ]
-            blocks.sort(key=lambda b: (b.start, b.offer, b.length))
-            return replace(plan, blocks=tuple(blocks))
+            split.sort(key=lambda b: (b.start, b.offer, b.length))
+            return replace(plan, blocks=tuple(split))
     k_count, t_max = problem.imbalance_mw.shape
     if problem.weights.shape != (k_count,) or abs(float(problem.weights.sum()) - 1.0) > 1e-6:
         raise OptimiserError("weights must have one value per scenario and sum to 1")
@@ -373,9 +368,7 @@ def _build(problem: PlanProblem, groups: list[_Group], n_x: int, committed: F64)
         colidx += [s0 + k * t_max + u, l0 + k * t_max + u, d0 + u]
         vals += [np.ones(t_max), -np.ones(t_max), -np.ones(t_max)]
     n_row = bal0 + k_count * t_max
-    matrix = sparse.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(colidx))), shape=(n_row, n_col)
-    )
+    indptr, indices, values = _csc(np.concatenate(rows), np.concatenate(colidx), np.concatenate(vals), n_col)
     w = problem.weights
     cost = np.concatenate(
         [
@@ -400,12 +393,21 @@ def _build(problem: PlanProblem, groups: list[_Group], n_x: int, committed: F64)
     )
     row_lower = np.concatenate([committed, np.full(n_off * t_max, -inf), problem.imbalance_mw.ravel()])
     row_upper = np.concatenate([committed, capacity, problem.imbalance_mw.ravel()])
-    lp = highspy.HighsLp()  # type: ignore[no-untyped-call]
+    lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n_col, n_row
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
     lp.row_lower_, lp.row_upper_ = row_lower, row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data
+    lp.a_matrix_.start_ = indptr
+    lp.a_matrix_.index_ = indices
+    lp.a_matrix_.value_ = values
     return lp
+
+
+def _csc(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], values: F64, n_col: int
+) -> tuple[NDArray[np.int32], NDArray[np.int32], F64]:
+    """Column-wise sparse arrays (start, index, value) of the entries ``(rows, cols, values)`` (no duplicates)."""
+    order = np.lexsort((rows, cols))
+    start = np.searchsorted(cols[order], np.arange(n_col + 1)).astype(np.int32)
+    return start, rows[order].astype(np.int32), np.asarray(values[order], dtype=np.float64)

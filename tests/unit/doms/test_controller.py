@@ -52,7 +52,8 @@ def test_gap_stops_activations_and_good_data_resumes_them() -> None:
     c = _controller()
     values = [3.0] * 6 + [math.nan] + [3.0] * 12
     decisions = _run(c, values)
-    assert decisions[6].stopped and decisions[6].reason == "gap"
+    assert decisions[6].stopped
+    assert decisions[6].reason == "gap"
     assert not any(d.issued for d in decisions[6:9]), "no activation while stopped"
     assert not decisions[-1].stopped
 
@@ -93,6 +94,7 @@ def test_decisions_are_records_with_their_inputs() -> None:
     c = _controller()
     decisions = _run(c, [3.0] * 9)
     record = decisions[-1].record()
-    assert record["kind"] == "plan" and record["model"] == "persistence"
+    assert record["kind"] == "plan"
+    assert record["model"] == "persistence"
     assert {"estimate_mw", "projected_mw", "forecast_mw", "issued", "stopped", "reason"} <= set(record)
     assert record["estimate_mw"] == pytest.approx(3.0, abs=0.05)

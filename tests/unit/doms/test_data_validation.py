@@ -31,10 +31,12 @@ def test_stuck_feed_stops_after_four_identical_points() -> None:
 
 def test_isolated_spike_is_rejected_but_a_confirmed_step_is_accepted() -> None:
     spike = _feed([60.0, 60.5, 75.0, 60.6, 60.4, 60.7, 60.5])
-    assert spike[2][:2] == (False, True) and spike[2][2] == "spike"
+    assert spike[2][:2] == (False, True)
+    assert spike[2][2] == "spike"
     assert spike[3][0] is True
     step = _feed([60.0, 60.5, 71.0, 71.2, 71.1, 70.9, 71.0])
-    assert step[2][0] is False and step[3][0] is True  # the second point confirms the new level
+    assert step[2][0] is False
+    assert step[3][0] is True
 
 
 def test_incoherent_with_the_forecast() -> None:
@@ -48,7 +50,8 @@ def test_clean_series_interpolates_bad_points() -> None:
     load = np.array([60.0, 61.0, np.nan, 63.0, 64.0, 90.0, 65.0, 66.0])
     clean, good = clean_series(load, np.full(load.size, 60.0))
     assert list(good) == [True, True, False, True, True, False, True, True]
-    assert clean[2] == 62.0 and clean[5] == 64.5
+    assert clean[2] == 62.0
+    assert clean[5] == 64.5
 
 
 @given(st.lists(st.floats(min_value=40.0, max_value=80.0) | st.just(math.nan), min_size=1, max_size=60))

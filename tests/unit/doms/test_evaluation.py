@@ -45,7 +45,8 @@ def test_exactly_the_issue_keys(square: dict) -> None:  # type: ignore[type-arg]
     for key, inner in ISSUE_KEYS.items():
         if inner is not None:
             assert set(square[key]) == inner
-    assert square["quarters"] == 192 and square["days"] == 2.0
+    assert square["quarters"] == 192
+    assert square["days"] == 2.0
     json.dumps(square)
 
 

@@ -60,7 +60,9 @@ def test_autoregressive_learns_the_decay() -> None:
     assert model._coef[1] == pytest.approx(0.9, abs=0.05)
     y_last = np.concatenate([y, [10.0]])
     f = model.predict(_history(y_last), _outlook(y_last.size, 8))
-    assert f is not None and 5.0 < f.median_mw[0] < 11.0 and abs(f.median_mw[-1]) < abs(f.median_mw[0])
+    assert f is not None
+    assert 5.0 < f.median_mw[0] < 11.0
+    assert abs(f.median_mw[-1]) < abs(f.median_mw[0])
 
 
 def test_boosting_is_deterministic_and_its_quantiles_ordered() -> None:
@@ -69,7 +71,8 @@ def test_boosting_is_deterministic_and_its_quantiles_ordered() -> None:
     a.fit(_history(y))
     b.fit(_history(y))
     fa, fb = a.predict(_history(y), _outlook(y.size, 12)), b.predict(_history(y), _outlook(y.size, 12))
-    assert fa is not None and fb is not None
+    assert fa is not None
+    assert fb is not None
     assert np.array_equal(fa.values_mw, fb.values_mw)
     assert np.all(np.diff(fa.values_mw, axis=0) >= 0)
 

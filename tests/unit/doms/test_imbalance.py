@@ -18,7 +18,8 @@ def test_unseen_points_persist_the_last_one() -> None:
     assert e.estimate(0.0).imbalance_mw == pytest.approx((3 + 6 + 6) / 3)
     e.add(0, math.nan)  # a bad last point: the last good one stands in
     assert e.estimate(0.0).imbalance_mw == pytest.approx(5.0)
-    assert e.complete and e.estimate(0.0).energy_mwh == pytest.approx(1.25)
+    assert e.complete
+    assert e.estimate(0.0).energy_mwh == pytest.approx(1.25)
 
 
 def test_a_new_quarter_starts_afresh_and_time_never_goes_back() -> None:

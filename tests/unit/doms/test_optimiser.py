@@ -39,7 +39,8 @@ def test_sheds_when_short_and_puts_the_rebound_where_long() -> None:
 
 def test_no_imbalance_no_action() -> None:
     plan = solve(_problem([0.0] * 8, (_offer(8),)))
-    assert plan.blocks == () and plan.flex_cost_eur == 0.0
+    assert plan.blocks == ()
+    assert plan.flex_cost_eur == 0.0
 
 
 def test_no_shed_when_the_rebound_lands_in_the_same_short_run_and_flex_costs() -> None:
