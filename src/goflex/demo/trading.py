@@ -93,11 +93,12 @@ class ScriptedDso:
 
     participant_id: str = "dso-scripted"
     period_s: float = 3600.0
-    horizon_slots: int = 8
+    horizon_slots: int = 16
     energy_kwh_per_slot: float = 5.0
     max_price_eur_per_kwh: float = 0.10
     gate_closure_s: float = 900.0
-    margin_s: float = 120.0
+    margin_s: float = 300.0
+    retry_s: float = 120.0
     location_id: str | None = None
     orders: int = 0
     refused: int = 0
@@ -124,19 +125,22 @@ class ScriptedDso:
     async def run(self, market: httpx.AsyncClient, clock: Clock) -> None:
         """See :class:`Buyer`."""
         while True:
+            placed = False
             try:
                 answer = await market.post(
                     "/orders/buy", json=self.order(clock.now()), headers={"Idempotency-Key": uuid.uuid4().hex}
                 )
-                if answer.status_code == 201 and answer.json().get("status") != "rejected":
-                    self.orders += 1
-                else:
-                    self.refused += 1
+                placed = answer.status_code == 201 and answer.json().get("status") != "rejected"
+                if not placed:
                     log.warning("scripted DSO: buy order refused: %s %s", answer.status_code, answer.text[:200])
             except httpx.HTTPError as exc:
-                self.refused += 1
                 log.warning("scripted DSO: FMAR unreachable: %s", exc)
-            await clock.sleep(self.period_s)
+            if placed:
+                self.orders += 1
+            else:
+                self.refused += 1
+            # a refused order (e.g. gate_closed after a stall of the event loop) is tried again soon
+            await clock.sleep(self.period_s if placed else min(self.period_s, self.retry_s))
 
 
 @dataclass(frozen=True)
