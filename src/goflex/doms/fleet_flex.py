@@ -40,8 +40,9 @@ SAFETY: Final = 0.7
 INTERNAL_GAINS_W: Final = 400.0
 TANK_MARGIN_K: Final = 5.0
 """A blocked tank is released when its top is this close to its minimum (a shower takes a few kelvin)."""
-ROOM_MARGIN_K: Final = 0.15
-"""A blocked room is released this close to its comfort floor (it cools ~0.05 K per 5 minutes)."""
+ROOM_MARGIN_K: Final = 0.25
+"""A blocked room is released this close to its comfort floor (it cools ~0.05 K per 5 minutes, and the heater
+needs a while to turn the fall around)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from goflex.doms.fleet_flex import (
+    INTERNAL_GAINS_W,
     QUARTER_S,
     ROOM_MARGIN_K,
     TANK_MARGIN_K,
@@ -37,6 +38,17 @@ from goflex.twin.weather import Weather
 F64 = NDArray[np.float64]
 STEP_S = 300.0
 DHW_REFERENCE_C = 60.0
+
+
+RECOVERY_SPARE = 1.5
+"""A room heater may be blocked only if its power is at least this multiple of the room's current loss."""
+
+
+def spare_heat_ok(model: FleetModel, t_in_c: F64, t_out_c: float) -> NDArray[np.bool_]:
+    """Heaters strong enough to recover after a block (an undersized heat pump on a cold day is not: it would
+    leave its room below comfort for hours after the release)."""
+    loss_w = model.rooms.h_w_per_k * (t_in_c - t_out_c) - INTERNAL_GAINS_W
+    return np.asarray(model.rooms.q_nom_w >= RECOVERY_SPARE * np.maximum(loss_w, 0.0), dtype=np.bool_)
 
 
 @dataclass
@@ -108,7 +120,7 @@ class FleetSim:
                 STEP_S,
                 enabled=self.room_blocked_until <= quarter,
                 t_out_c=t_out,
-                gains_w=400.0,
+                gains_w=INTERNAL_GAINS_W,
                 max_substep_s=STEP_S,
             )
             self.last_room_w = p
@@ -119,7 +131,10 @@ class FleetSim:
     def release_at_risk(self, quarter: int) -> None:
         """Comfort first: release blocked devices within their margin of the comfort limit."""
         m = self.model
-        risky_t = (self.tank_blocked_until > quarter) & (self.tank_state.upper_c < m.tank_min_c + TANK_MARGIN_K)
+        # the top must stay warm, and the tank must keep a reserve for the next shower (mean above the margin)
+        ts = self.tank_state
+        low = np.minimum(ts.upper_c, 0.5 * (ts.upper_c + ts.lower_c))
+        risky_t = (self.tank_blocked_until > quarter) & (low < m.tank_min_c + TANK_MARGIN_K)
         self.tank_blocked_until[risky_t] = quarter
         risky_r = (self.room_blocked_until > quarter) & (self.room_state.t_in_c < m.room_min_c + ROOM_MARGIN_K)
         self.room_blocked_until[risky_r] = quarter
@@ -147,8 +162,10 @@ class FleetSim:
         rm = (m.room_group == key.group) & (m.room_class == key.length)
         tank_ok = tm & (self.tank_blocked_until <= quarter) & (self.tank_rest_until <= quarter)
         tank_ok &= tank_headroom_s(m, self.tank_state) >= need_s
+        tank_ok &= self.tank_state.upper_c >= m.tank_min_c + 2 * TANK_MARGIN_K
         room_ok = rm & (self.room_blocked_until <= quarter) & (self.room_rest_until <= quarter)
         room_ok &= room_headroom_s(m, self.room_state, t_out) >= need_s
+        room_ok &= spare_heat_ok(m, self.room_state.t_in_c, t_out)
         tanks, rooms = np.flatnonzero(tank_ok), np.flatnonzero(room_ok)
         expected = (
             np.concatenate(
