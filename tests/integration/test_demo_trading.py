@@ -38,3 +38,18 @@ def test_a_short_accelerated_demo_ends_with_trades(tmp_path: Path) -> None:
     assert figures["eur"] > 0
     for token in ("market-operator-token.txt", "fman-operator-token.txt"):
         assert (tmp_path / "demo" / token).stat().st_mode & 0o077 == 0, f"{token} is readable by others"
+
+
+@pytest.mark.slow
+def test_no_trading_runs_the_demo_without_the_chain(tmp_path: Path) -> None:
+    goflex = str(Path(sys.executable).parent / "goflex")
+    demo = [goflex, "demo", "--houses", "2", "--speed", "600", "--hours", "0.25", "--port", "0", "--dir", "demo"]
+    done = subprocess.run(
+        [*demo, "--no-trading"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert "stored " in done.stderr, "the platform ran"
+    assert "market (FMAR)" not in done.stderr
+    assert not any(map(SUMMARY.search, done.stderr.splitlines())), "no trading summary"
+    assert not (tmp_path / "demo" / "market.db").exists()

@@ -168,14 +168,14 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(double: FmanContractDouble) -> AsyncIterator[Rig]:
+async def rig(double: FmanContractDouble, start: datetime = T0) -> AsyncIterator[Rig]:
     spec = make_house(1, HouseType(Technology.NONE, Technology.RESISTIVE, False, 1.0), np.random.default_rng(0))
     assert (spec.devices.boiler_sensors, spec.tank_volume_l, spec.dhw_power_w) == (1, 400.0, 2000.0)
-    physics = FleetPhysics([spec], start=T0, seed=3, dt_s=10.0, days=1.0, detailed=False)
+    physics = FleetPhysics([spec], start=start, seed=3, dt_s=10.0, days=1.0, detailed=False)
     # A tank at 48 C whose thermostat calls: its 2 kW element needs hours to reach the set point, so the heater
     # really runs when the interruption comes (and the comfort minimum of 40 C leaves room to interrupt).
     physics.tank_state = replace(TankStates.at(physics.tanks, 49.0, 48.0), heating=np.array([True]))
-    clock = SimClock(T0, speed=0)
+    clock = SimClock(start, speed=0)
     twin = TwinHouses(physics, clock)
     settings = AgentSettings(
         limits=InterruptionLimits(max_slots=2, search_slots=8), comfort=ComfortSettings(tank_min_c=40.0)
@@ -230,6 +230,16 @@ async def test_a_schedule_stops_the_heater_for_the_interruption_and_is_metered()
         assert offer.default_schedule is not None
         assert sum(s.energy_amount for s in offer.default_schedule.slices[: len(interrupted)]) > 0.1
         assert r.agent.counters.commands == 2
+
+
+async def test_an_offer_leaves_fman_the_submission_margin_to_accept_it() -> None:
+    # At 04:15:00 the slot boundary 30 min ahead is exactly 04:45: without a margin acceptBeforeTime would be now,
+    # and FMAN would refuse the offer (deadline_passed) as soon as the request took any time at all.
+    async with rig(FmanContractDouble(outcome="silent"), start=datetime(2026, 1, 22, 4, 15, tzinfo=UTC)) as r:
+        await r.run_until(r.clock.now() + timedelta(minutes=1))
+        (offer,) = r.double.offers.values()
+        assert offer.accept_before_time - offer.creation_time >= timedelta(seconds=300)
+        assert offer.start_after_time == datetime(2026, 1, 22, 5, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

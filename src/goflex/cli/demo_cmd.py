@@ -1,4 +1,4 @@
-"""``goflex demo [--houses N] [--speed X] [--hours H] [--port P] [--no-web]`` (DESIGN.md 5.2)."""
+"""``goflex demo [--houses N] [--speed X] [--hours H] [--port P] [--no-web] [--no-trading]`` (DESIGN.md 5.2)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def register(sub: Any) -> None:
     demo.add_argument("--hours", type=positive, default=None, help="stop after H simulated hours")
     demo.add_argument("--port", type=int, default=8080, help="HTTP API port (default 8080; 0 = any free port)")
     demo.add_argument("--no-web", dest="web", action="store_false", help="do not serve the HTTP API")
+    demo.add_argument(
+        "--no-trading",
+        dest="trading",
+        action="store_false",
+        help="do not run the trading chain (FMAR, FMAN, the Direct Control FOA, the scripted DSO)",
+    )
     demo.add_argument("--dir", type=Path, default=Path("goflex-data/demo"), help="demo data (CA, database, outboxes)")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the houses")
     demo.set_defaults(handler=_demo)
@@ -34,5 +40,6 @@ def _demo(args: argparse.Namespace) -> int:
         web=args.web,
         directory=args.dir,
         seed=args.seed,
+        trading=args.trading,
     )
     return asyncio.run(run_demo(options))

@@ -76,12 +76,36 @@ class DemoOptions:
     trading: bool = True
 
 
+async def wait_for_attribute(client: httpx.AsyncClient, path: str, clock: SimClock, poll_s: float = 10.0) -> None:
+    """Poll ``GET /data/{path}`` until the API knows the attribute (the house has announced itself).
+
+    At high speeds the first command would otherwise come before the gateway's ``@online`` reached the platform,
+    and the API answers 404 for an endpoint it has not seen yet.
+
+    Args:
+        client: the API client (with credentials).
+        path: ``house/node/object/attribute``.
+        clock: the demo's clock.
+        poll_s: simulated seconds between two polls [s].
+    """
+    while True:
+        try:
+            response = await client.get(f"/data/{path}")
+            if response.status_code == 200:
+                return
+            log.debug("operator: %s not there yet (%s)", path, response.status_code)
+        except httpx.HTTPError as exc:  # the API is still starting
+            log.debug("operator: API not reachable yet: %s", exc)
+        await clock.sleep(poll_s)
+
+
 async def operator(api_url: str, password: str, house: str, relay: int, clock: SimClock) -> None:
     """Block ``house``'s ``relay`` (its water heater's) for an hour every three hours, through the HTTP API."""
     path = f"{house}/gateway/relay{relay}Control/parameter"
     auth = httpx.BasicAuth("admin", password)
     async with httpx.AsyncClient(base_url=api_url, auth=auth, timeout=10) as client:
         await clock.sleep(600)
+        await wait_for_attribute(client, path, clock)
         while True:
             for value, hold in (("false", BLOCK_S), ("true", OPERATOR_PERIOD_S - BLOCK_S)):
                 response = await client.put(f"/data/{path}", params={"value": value})

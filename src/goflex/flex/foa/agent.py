@@ -52,6 +52,9 @@ class AgentSettings:
         comfort: comfort bounds and forecast assumptions.
         price_down_eur_per_kwh: asked for each kWh not consumed [EUR/kWh].
         accept_lead_s, assignment_lead_s: deadlines before an offer's start [s].
+        submission_margin_s: least time between an offer's creation and its ``acceptBeforeTime`` [s], so that
+            FMAN receives and accepts it in time even when the event loop lags (at x600 a few real milliseconds
+            are simulated minutes).
         location_id: grid location written into the offers.
     """
 
@@ -61,6 +64,7 @@ class AgentSettings:
     price_down_eur_per_kwh: float = 0.06
     accept_lead_s: float = 1800.0
     assignment_lead_s: float = 900.0
+    submission_margin_s: float = 300.0
     location_id: str | None = None
 
 
@@ -254,11 +258,17 @@ class DirectControlAgent:
             return
         if self._busy(device_id, now):
             return
+        now = self.clock.now()  # the cycle's start may be minutes of simulated time ago at high speeds
         forecast = relay_forecast(self.houses[reading.house], relay, reading, now, self.settings.comfort)
         if forecast is None:
             return
         s = self.settings
-        timing = OfferTiming(now, timedelta(seconds=s.accept_lead_s), timedelta(seconds=s.assignment_lead_s))
+        timing = OfferTiming(
+            now,
+            timedelta(seconds=s.accept_lead_s),
+            timedelta(seconds=s.assignment_lead_s),
+            timedelta(seconds=s.submission_margin_s),
+        )
         made = interruption_offer(
             forecast,
             s.limits,

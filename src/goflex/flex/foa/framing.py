@@ -56,11 +56,15 @@ class OfferTiming:
         now: creation time (aware UTC).
         accept_lead: ``acceptBeforeTime`` lies this long before the earliest start.
         assignment_lead: ``assignmentBeforeTime`` lies this long before the earliest start (<= accept_lead).
+        submission_margin: the least time between ``now`` and ``acceptBeforeTime`` (>= 0). Without it the slot
+            boundary ``accept_lead`` after now can be seconds away, and FMAN refuses an offer whose acceptance
+            deadline passes while it travels (``deadline_passed``); the agent gives 5 min of platform time.
     """
 
     now: datetime
     accept_lead: timedelta = timedelta(minutes=30)
     assignment_lead: timedelta = timedelta(minutes=15)
+    submission_margin: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         """Raises: InvalidDeviceState: a naive ``now`` or leads out of order (0 <= assignment <= accept)."""
@@ -68,10 +72,13 @@ class OfferTiming:
             raise InvalidDeviceState("now", "must be an aware UTC datetime")
         if not timedelta(0) <= self.assignment_lead <= self.accept_lead:
             raise InvalidDeviceState("assignment_lead", "must lie in [0, accept_lead]")
+        if self.submission_margin < timedelta(0):
+            raise InvalidDeviceState("submission_margin", "must be >= 0")
 
     def earliest_start(self) -> datetime:
-        """The first slot an offer made now may start in: the slot boundary ``accept_lead`` after now."""
-        return slot_ceil(self.now + self.accept_lead)
+        """The first slot an offer made now may start in: the slot boundary ``accept_lead + submission_margin``
+        after now, so that ``acceptBeforeTime`` is at least ``submission_margin`` away."""
+        return slot_ceil(self.now + self.accept_lead + self.submission_margin)
 
 
 @dataclass(frozen=True, slots=True)
