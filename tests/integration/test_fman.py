@@ -186,10 +186,13 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
+PRICED = {"tariffConstraint": {"minTariff": -0.01, "maxTariff": 0.01}}  # below FMAN's costs: the bid asks those
+
+
 def offer(
     offer_id: str, prosumer: str = "goflex-dc-004", location: str | None = "sion-1", **extra: Any
 ) -> dict[str, Any]:
-    """The reference example of flexoffer.md section 1 (one 4-hour window, two slices of 30 min)."""
+    """After the reference example of flexoffer.md section 1 (one 4-hour window, two slices of 30 min), both priced."""
     body: dict[str, Any] = {
         "id": offer_id,
         "state": "offered",
@@ -201,8 +204,8 @@ def offer(
         "startBeforeTime": "2026-01-22T13:00:00Z",
         "numSecondsPerInterval": 900,
         "flexOfferProfileConstraints": [
-            {"minDuration": 2, "maxDuration": 2, "energyConstraintList": [{"lower": 0.0, "upper": 1.5}]},
-            {"minDuration": 2, "maxDuration": 2, "energyConstraintList": [{"lower": 0.5, "upper": 1.5}]},
+            {"minDuration": 2, "maxDuration": 2, "energyConstraintList": [{"lower": 0.0, "upper": 1.5}]} | PRICED,
+            {"minDuration": 2, "maxDuration": 2, "energyConstraintList": [{"lower": 0.5, "upper": 1.5}]} | PRICED,
         ],
         "defaultSchedule": {
             "startTime": "2026-01-22T09:00:00Z",
@@ -313,6 +316,22 @@ async def test_auth_idempotency_and_intake_rules(world: World) -> None:
     assert stats["counters"]["rejected_invalid_offer"] == 1
     assert stats["counters"]["refused_unauthorised"] >= 2
     assert stats["portfolio"]["offers"] == 1
+
+
+async def test_offers_with_nothing_for_sale_are_refused(world: World) -> None:
+    unpriced = offer("o-unpriced")
+    for s in unpriced["flexOfferProfileConstraints"]:
+        s.pop("tariffConstraint")
+    answer = (await world.post("foa-dc", unpriced, "k1")).json()
+    assert (answer["state"], answer["reason"]) == ("rejected", "not_for_sale")
+    assert "tariffConstraint" in answer["message"]
+    # The reference example's own mix: slice 2 unpriced at its baseline 1.0 leaves at most 2.5 kWh < the TEC's 3.0.
+    pinned = offer("o-pinned", totalEnergyConstraint={"lower": 3.0, "upper": 5.0})
+    pinned["flexOfferProfileConstraints"][1].pop("tariffConstraint")
+    answer = (await world.post("foa-dc", pinned, "k2")).json()
+    assert (answer["state"], answer["reason"]) == ("rejected", "unsupported_offer")
+    assert answer["message"].startswith("totalEnergyConstraint:")
+    assert world.trader.portfolio.groups() == {}
 
 
 async def test_bid_update_withdraw_schedule_heartbeat_metering_and_account(world: World) -> None:

@@ -2,7 +2,7 @@
 
 Everything is per member offer and per interval of ``numSecondsPerInterval`` [kWh, consumption-positive]:
 
-* ``b_k`` the member's baseline (:func:`goflex.flex.fman.bids.member_baseline`, profile-relative: interval ``k``
+* ``b_k`` the member's baseline (:func:`goflex.flex.fman.sale.member_baseline`, profile-relative: interval ``k``
   of the baseline belongs to interval ``k`` of the schedule, as FMAR compares a bid with its baseline);
 * ``s_k`` its schedule (a slice's amount spread evenly over the slice's intervals);
 * ``m_k`` the metered energy of the interval starting at ``schedule start + k`` intervals.
@@ -30,7 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from goflex.flex.aggregation import member_bounds
-from goflex.flex.fman.bids import member_baseline
+from goflex.flex.fman.sale import member_baseline
 from goflex.flex.model import FlexOffer, Schedule
 
 

@@ -10,14 +10,16 @@ A bid is a FlexOffer sent to FMAR as a sell order. For one aggregate (or a singl
   intervals are independent and the bounds are the aggregate's own. The members' own TECs are already in the
   aggregate's bounds (their TEC-tightened bounds or inner boxes, :mod:`goflex.flex.offer_table`);
 * **baseline** (``defaultSchedule``, required by FMAR): the sum of the members' baselines, each placed at its
-  offset (start alignment, like the bounds). A member's baseline is its ``defaultSchedule`` read
-  profile-relative: slice ``i``'s amount spread evenly over its duration, starting at the member's first
-  interval. **A member without a default schedule** contributes its lower bounds (its least consumption, the
-  lowest schedule at EST); a baseline longer than the profile is cut, a shorter one padded with lower bounds;
+  offset (start alignment, like the bounds). A member's baseline is
+  :func:`goflex.flex.fman.sale.member_baseline`: its ``defaultSchedule`` read profile-relative, or its lower
+  bounds (its least consumption) without one;
 * **tariffs** (``tariffConstraint``, EUR/kWh): ``maxTariff`` = the configured cost of consuming one kWh more
   than baseline, ``minTariff`` = minus the cost of consuming one kWh less (reference 6: a Swiss bid asked
-  -0.06 / +0.06 EUR/kWh); where an active member asks more in its own ``tariffConstraint`` the bid asks that
-  (``max`` of the ``maxTariff``s, ``min`` of the ``minTariff``s), so no member is sold below its price;
+  -0.06 / +0.06 EUR/kWh); where a member sells in a direction and asks more in its own ``tariffConstraint``, the
+  bid asks that (``max`` of the ``maxTariff``s, ``min`` of the ``minTariff``s), so no member is sold below its
+  price. An interval where no member has a tariff carries none: FMAR sells nothing of it. The members come in
+  as they are for sale (:mod:`goflex.flex.fman.sale`: unpriced slices pinned to their baseline), so the bounds
+  hold no energy a member did not offer;
 * **deadlines**: ``assignmentBeforeTime`` = the aggregate's (the earliest member's) minus a delivery margin, so
   that FMAR fixes the schedule early enough for FMAN to disaggregate it and for the agents to pull it with their
   heartbeat before their own deadline.
@@ -34,7 +36,8 @@ from datetime import datetime, timedelta
 import highspy
 import numpy as np
 
-from goflex.flex.aggregation import Aggregate, member_bounds
+from goflex.flex.aggregation import Aggregate
+from goflex.flex.fman.sale import member_baseline, slice_directions
 from goflex.flex.model import (
     EnergyConstraint,
     FlexOffer,
@@ -102,19 +105,6 @@ def energy_range(bounds: Sequence[EnergyConstraint], total: EnergyConstraint | N
     return out
 
 
-def member_baseline(offer: FlexOffer) -> tuple[float, ...]:
-    """A fixed-duration member's baseline per profile interval [kWh] (see the module docstring for the rule)."""
-    lows = [b.lower for b in member_bounds(offer)]
-    if offer.default_schedule is None:
-        return tuple(lows)
-    values: list[float] = []
-    for item in offer.default_schedule.slices:
-        d = max(1, item.duration)
-        values += [item.energy_amount / d] * d
-    values = values[: len(lows)]
-    return tuple(values + lows[len(values) :])
-
-
 def aggregate_baseline(agg: Aggregate) -> list[float]:
     """The aggregate's baseline per interval [kWh]: the members' baselines summed at their offsets."""
     out = [0.0] * len(agg.offer.profile)
@@ -124,18 +114,30 @@ def aggregate_baseline(agg: Aggregate) -> list[float]:
     return out
 
 
-def _member_tariffs(agg: Aggregate, pricing: BidPricing) -> list[TariffConstraint]:
-    up = [pricing.up_cost_eur_per_kwh] * len(agg.offer.profile)
-    down = [-pricing.down_cost_eur_per_kwh] * len(agg.offer.profile)
+def _member_tariffs(agg: Aggregate, pricing: BidPricing) -> list[TariffConstraint | None]:
+    """Per interval: FMAN's costs, raised to the highest member price in each direction a member sells there.
+
+    ``None`` where no member offers anything for sale (:mod:`goflex.flex.fman.sale`): FMAR then sells nothing of
+    that slice in either direction.
+    """
+    n = len(agg.offer.profile)
+    up = [pricing.up_cost_eur_per_kwh] * n
+    down = [-pricing.down_cost_eur_per_kwh] * n
+    priced = [False] * n
     for member, offset in zip(agg.members, agg.offsets, strict=True):
         k = offset
-        for s in member.profile:
+        for s, sale in zip(member.profile, slice_directions(member), strict=True):
+            tc = s.tariff_constraint
             for j in range(k, k + s.min_duration):
-                if s.tariff_constraint is not None:
-                    up[j] = max(up[j], s.tariff_constraint.max_tariff)
-                    down[j] = min(down[j], s.tariff_constraint.min_tariff)
+                if tc is None:
+                    continue
+                priced[j] = True
+                if sale.up:
+                    up[j] = max(up[j], tc.max_tariff)
+                if sale.down:
+                    down[j] = min(down[j], tc.min_tariff)
             k += s.min_duration
-    return [TariffConstraint(lo, hi) for lo, hi in zip(down, up, strict=True)]
+    return [TariffConstraint(lo, hi) if p else None for lo, hi, p in zip(down, up, priced, strict=True)]
 
 
 def build_bid(

@@ -26,6 +26,7 @@ from goflex.flex.fman.errors import RequestRefused
 from goflex.flex.fman.market_client import MarketClient
 from goflex.flex.fman.push import Pusher
 from goflex.flex.fman.repository import AgentRecord, FmanStore, OfferRecord, Tx
+from goflex.flex.fman.sale import for_sale, sale_refusal
 from goflex.flex.fman.settings import FmanSettings
 from goflex.flex.fman.trading import ACCEPTED, Trader
 from goflex.flex.json_codec import dump_offer, dump_schedule, parse_offer
@@ -113,6 +114,9 @@ class FlexibilityManager:
         if interval_bounds(offer) is None:
             rule = "fixed-duration slices with one energy constraint are required (minDuration == maxDuration)"
             return "rejected", "unsupported_offer", f"flexOfferProfileConstraints: {rule}"
+        refusal = sale_refusal(offer)
+        if refusal is not None:
+            return "rejected", *refusal
         now = self.clock.now()
         if offer.accept_before_time < now:
             return "rejected", "deadline_passed", "acceptBeforeTime: has passed"
@@ -151,7 +155,7 @@ class FlexibilityManager:
             state, reason, message = self._judge(agent, offer)
             record = OfferRecord(offer.id, agent.id, offer.offered_by_id, state, offer, reason, message)
             if state == ACCEPTED:
-                record.offered_kwh = accounting.offered_flex_kwh(offer)
+                record.offered_kwh = accounting.offered_flex_kwh(for_sale(offer))
             now = self.clock.now()
             tx.insert_offer(record, now)
             answer = self._answer(record)
@@ -189,7 +193,7 @@ class FlexibilityManager:
             self.trader.drop(offer_id)
             record.offer, record.state, record.reason, record.message = offer, state, reason, message
             record.prosumer_id = offer.offered_by_id
-            record.offered_kwh = accounting.offered_flex_kwh(offer) if state == ACCEPTED else 0.0
+            record.offered_kwh = accounting.offered_flex_kwh(for_sale(offer)) if state == ACCEPTED else 0.0
             with self.store.write() as tx:
                 tx.save_offer(record, self.clock.now())
             if state == ACCEPTED:

@@ -29,6 +29,7 @@ from goflex.flex.fman.market_client import MarketClient, MarketRejection, Market
 from goflex.flex.fman.portfolio import Group, LiveBid, Portfolio, plan_round
 from goflex.flex.fman.push import Pusher
 from goflex.flex.fman.repository import BidRecord, FmanStore, OfferRecord, Tx
+from goflex.flex.fman.sale import for_sale
 from goflex.flex.fman.settings import FmanSettings
 from goflex.flex.json_codec import dump_schedule
 from goflex.flex.model import FlexOffer, FlexOfferState, Schedule
@@ -87,8 +88,8 @@ class Trader:
         log.info("portfolio rebuilt: %d offers, %d live bids", len(self.portfolio), len(self.live))
 
     def admit(self, offer: FlexOffer) -> None:
-        """Add an accepted offer to the portfolio."""
-        self.portfolio.add(offer)
+        """Add an accepted offer to the portfolio, as it is for sale (unpriced slices pinned, :mod:`.sale`)."""
+        self.portfolio.add(for_sale(offer))
         self._deadlines[offer.id] = offer.assignment_before_time
 
     def drop(self, offer_id: str) -> None:

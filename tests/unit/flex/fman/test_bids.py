@@ -27,8 +27,8 @@ from goflex.flex.fman.bids import (
     build_bid,
     energy_range,
     market_payment_eur,
-    member_baseline,
 )
+from goflex.flex.fman.sale import member_baseline
 from tests.unit.flex.flex_strategies import ORIGIN, fixed_offer, offer_sets
 
 PARAMS = AggregationParameters(origin=ORIGIN)
@@ -107,8 +107,9 @@ def test_bid_bounds_baseline_tariffs_and_deadline() -> None:
     bid = build_bid(agg, bid_id="bid-1", aggregator_id="fman", pricing=PRICING, location_id="sion-1")
     assert validate_offer(bid) == []
     assert [s.energy_constraints[0] for s in bid.profile] == [EnergyConstraint(0.0, 1.0), EnergyConstraint(0.5, 2.0)]
-    # Interval 0: the configured costs; interval 1: b asks -0.10 for going down, more than the 0.05 cost.
-    assert [s.tariff_constraint for s in bid.profile] == [TariffConstraint(-0.05, 0.06), TariffConstraint(-0.10, 0.06)]
+    # Interval 0: a has no tariff, nothing is for sale there. Interval 1: b is priced, but it sits at its lower
+    # bound (its baseline without a default schedule), so it sells up only: its -0.10 for going down does not count.
+    assert [s.tariff_constraint for s in bid.profile] == [None, TariffConstraint(-0.05, 0.06)]
     assert bid.default_schedule is not None
     assert [s.energy_amount for s in bid.default_schedule.slices] == [1.0, 1.5]
     assert bid.assignment_before_time == agg.offer.assignment_before_time - timedelta(seconds=300)
@@ -129,6 +130,7 @@ def test_every_bid_of_valid_offers_is_valid_and_within_the_aggregate(offers: lis
 
 def test_market_payment_is_pay_as_bid_on_the_deviation_by_hand() -> None:
     a = _with_default(fixed_offer("a", 0, 0, (1, 0.0, 4.0), (1, 0.0, 4.0)), 2.0, 2.0)
+    a = replace(a, profile=tuple(replace(s, tariff_constraint=TariffConstraint(-0.01, 0.01)) for s in a.profile))
     bid = build_bid(aggregate([a], PARAMS), bid_id="b", aggregator_id="f", pricing=PRICING)
     schedule = Schedule(bid.start_after_time, (ScheduleSlice(1, 3.0), ScheduleSlice(1, 0.5)))
     # +1 kWh at 0.06 EUR/kWh and -1.5 kWh at 0.05 EUR/kWh: 0.06 + 0.075.
