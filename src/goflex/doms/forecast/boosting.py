@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # ships no stubs
+from threadpoolctl import threadpool_limits
 
 from goflex.doms.forecast.base import F64, QUANTILES, History, Outlook, QuantileForecast, sorted_quantiles
 from goflex.doms.forecast.features import calendar_features
