@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +117,32 @@ async def test_a_dso_buy_order_becomes_member_schedules_at_the_foa(chain: Chain)
     await chain.trader.market_pull()
     left = (await chain.fmar.get("/schedules", headers=bearer(chain.tokens["fman@fmar"]))).json()
     assert left["schedules"] == []
+
+    # fo-1 meters its schedule; fo-2 never reports. FMAN waits for it until settlementWait after the bid's end...
+    step = timedelta(minutes=15)
+    intervals, start = [], datetime(2026, 1, 22, 9, 0, tzinfo=UTC)
+    for item in schedules["fo-1"]["scheduleSlices"]:
+        for _ in range(item["duration"]):
+            intervals.append(
+                {"start": f"{start:%Y-%m-%dT%H:%M:%SZ}", "energyKwh": item["energyAmount"] / item["duration"]}
+            )
+            start += step
+    chain.clock.advance((datetime(2026, 1, 22, 10, 5, tzinfo=UTC) - chain.clock.now()).total_seconds())
+    metered = await chain.fman.post("/metering", json={"flexOfferId": "fo-1", "intervals": intervals}, headers=foa)
+    assert metered.json()["state"] == "executed", metered.text
+    await chain.trader.settle_round()
+    dso = bearer(chain.tokens["dso"])
+    assert (await chain.fmar.get("/settlements", headers=dso)).json()["settlements"] == []
+
+    # ... then forwards what it has: fo-2 counts as its baseline (2 kWh, no flexibility delivered).
+    chain.clock.advance(3600)
+    await chain.trader.settle_round()
+    (settled,) = (await chain.fmar.get("/settlements", headers=dso)).json()["settlements"]
+    assert settled["deliveredKwh"] == pytest.approx(sum(i["energyKwh"] for i in intervals) + 2.0)
+    # 09:00: baseline 2 x 0.5 kWh; fo-2 at its baseline, so only fo-1's share of the 0.5 kWh cut is delivered
+    delivered = min(0.5, max(0.0, 1.0 - (intervals[0]["energyKwh"] + 0.5)))
+    assert settled["paymentEur"] == pytest.approx(0.05 * delivered)
+    assert chain.trader.counters["bids_settled"] == 1
+    fo1 = (await chain.fman.get("/accounts/goflex-dc-004", headers=foa)).json()
+    # both offers are goflex-dc-004's: 0.8 of the market's payment, all of it earned by fo-1's delivery
+    assert fo1["remunerationEur"] == pytest.approx(0.8 * settled["paymentEur"])

@@ -17,16 +17,23 @@ Figures:
   ``clip(b_k - m_k, 0, b_k - s_k)``; over-delivery earns nothing, the wrong direction counts 0;
 * execution record: scheduled ``sum s_k``, delivered ``sum m_k`` and deviation ``sum |m_k - s_k|`` (the market's
   imbalance of delivery, reference 6), each over the metered intervals (scheduled: all);
-* market payment share: a bid's pay-as-bid value split over its members pro rata to their scheduled flexibility;
-* remuneration: rule ``share`` pays ``rate x payment share x delivered / scheduled flexibility``; rule ``fixed``
-  pays ``rate [EUR/kWh] x delivered flexibility``.
+* market payment share: until FMAR has settled the bid, FMAN's own estimate - the bid's pay-as-bid value split
+  over its members pro rata to their scheduled flexibility; once FMAR has settled it, the market's payment
+  (which pays delivered deviation only) split pro rata to the members' delivered flexibility
+  (:func:`settled_shares`);
+* remuneration: rule ``share`` pays ``rate x payment share x delivered / scheduled flexibility`` before the
+  settlement and ``rate x settled payment share`` after it (the market's payment already counts delivery only);
+  rule ``fixed`` pays ``rate [EUR/kWh] x delivered flexibility``;
+* the bid's metering for FMAR (:func:`bid_metering`): per slot of the bid's schedule, the sum of its members'
+  metered energy; a member interval without a report counts as the member's baseline (it delivered no
+  flexibility there: FMAR sees no deviation from that member, and the imbalance against its schedule).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from goflex.flex.aggregation import member_bounds
@@ -166,3 +173,54 @@ def account(prosumer_id: str, rows: Sequence[tuple[float, float, float, float]])
         sum(r[2] for r in rows),
         sum(r[3] for r in rows),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMetering:
+    """One member of a scheduled bid, as its metering goes to FMAR.
+
+    Attributes:
+        offer: the member offer (its baseline fills intervals without a report).
+        start: the start of the member's schedule (aware UTC).
+        metered: schedule interval index -> metered energy [kWh]; empty when the member never reported.
+    """
+
+    offer: FlexOffer
+    start: datetime
+    metered: Mapping[int, float]
+
+
+def bid_metering(
+    schedule: Schedule, seconds_per_interval: int, members: Sequence[MemberMetering]
+) -> list[tuple[datetime, float]]:
+    """The bid's metered energy per interval of its schedule [kWh]: the members' sum (see the module docstring).
+
+    Args:
+        schedule: the bid's fixed schedule.
+        seconds_per_interval: the interval length [s] (the market's 900).
+        members: every member of the bid, with what it metered.
+
+    Returns:
+        ``(interval start, energy)`` for every interval of the schedule, in time order.
+    """
+    step = timedelta(seconds=seconds_per_interval)
+    length = sum(max(1, s.duration) for s in schedule.slices)
+    totals = {schedule.start_time + k * step: 0.0 for k in range(length)}
+    for m in members:
+        for k, base in enumerate(member_baseline(m.offer)):
+            t = m.start + k * step
+            if t in totals:
+                totals[t] += m.metered.get(k, base)
+    return sorted(totals.items())
+
+
+def settled_shares(payment_eur: float, delivered_flex: Mapping[str, float]) -> dict[str, float]:
+    """Split the market's settled payment of a bid over its members pro rata to their delivered flexibility [EUR]."""
+    return payment_shares(payment_eur, delivered_flex)
+
+
+def settled_remuneration_eur(rule: RemunerationRule, *, settled_share_eur: float, delivered_flex: float) -> float:
+    """What the prosumer earns for one offer once FMAR has settled its bid [EUR] (see the module docstring)."""
+    if rule.kind is RemunerationKind.FIXED:
+        return rule.rate * delivered_flex
+    return rule.rate * settled_share_eur

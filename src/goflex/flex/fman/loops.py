@@ -1,4 +1,4 @@
-"""FMAN's background loop: bid rounds and market pulls on the platform clock.
+"""FMAN's background loop: bid rounds, market pulls and settlements on the platform clock.
 
 The loop keeps going whatever happens: when FMAR is unreachable it counts the failure and retries after a capped
 full-jitter backoff (:class:`goflex.cloudio.backoff.Backoff`); any other error is logged, counted and the loop
@@ -31,6 +31,7 @@ async def run_loops(manager: FlexibilityManager) -> None:
             if now >= next_pull:
                 next_pull = now + settings.pull_interval_s
                 await trader.market_pull()
+                await trader.settle_round()
             if now >= next_bid:
                 next_bid = now + settings.bid_interval_s
                 await trader.bid_round()

@@ -8,8 +8,10 @@ order instead of creating a second one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -49,6 +51,68 @@ class MarketRejection:
     order_id: str
     flex_offer_id: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSettlement:
+    """FMAR's settlement of one bid (``POST /metering``, trading contract) [kWh, EUR].
+
+    Attributes:
+        order_id: the bid's sell order id.
+        delivered_kwh: metered energy over the schedule.
+        scheduled_deviation_kwh: the contracted deviation.
+        delivered_deviation_kwh: the deviation FMAR pays for.
+        imbalance_kwh: ``sum |metered - scheduled|``.
+        payment_eur: what the buyers pay for the bid.
+        imbalance_fee_eur: the fee on the imbalance.
+    """
+
+    order_id: str
+    delivered_kwh: float
+    scheduled_deviation_kwh: float
+    delivered_deviation_kwh: float
+    imbalance_kwh: float
+    payment_eur: float
+    imbalance_fee_eur: float
+
+    @classmethod
+    def from_answer(cls, body: Any) -> MarketSettlement:
+        """Read FMAR's settlement document.
+
+        Raises:
+            MarketUnavailable: a field is missing or not a number.
+        """
+        try:
+            return cls(
+                str(body["orderId"]),
+                float(body["deliveredKwh"]),
+                float(body["scheduledDeviationKwh"]),
+                float(body["deliveredDeviationKwh"]),
+                float(body["imbalanceKwh"]),
+                float(body["paymentEur"]),
+                float(body["imbalanceFeeEur"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MarketUnavailable(f"settlement: malformed answer ({exc!r})") from exc
+
+    def to_json(self) -> str:
+        """As FMAR's field names, JSON text (stored with the bid)."""
+        return json.dumps(
+            {
+                "orderId": self.order_id,
+                "deliveredKwh": self.delivered_kwh,
+                "scheduledDeviationKwh": self.scheduled_deviation_kwh,
+                "deliveredDeviationKwh": self.delivered_deviation_kwh,
+                "imbalanceKwh": self.imbalance_kwh,
+                "paymentEur": self.payment_eur,
+                "imbalanceFeeEur": self.imbalance_fee_eur,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> MarketSettlement:
+        """Read :meth:`to_json`'s text."""
+        return cls.from_answer(json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +228,23 @@ class MarketClient:
         except (KeyError, TypeError, ValueError, InvalidFlexOffer) as exc:
             raise MarketUnavailable(f"GET /schedules: malformed answer ({exc})") from exc
         return ScheduleBatch(schedules, rejected)
+
+    async def post_metering(self, order_id: str, intervals: Sequence[tuple[datetime, float]]) -> MarketSettlement:
+        """``POST /metering``: the bid's metered energy per slot -> FMAR's settlement of its contracts.
+
+        Raises:
+            MarketRefused: e.g. 409 ``already_settled``, 422 ``missing_interval``.
+        """
+        body = {
+            "orderId": order_id,
+            "intervals": [
+                {"start": start.isoformat().replace("+00:00", "Z"), "energyKwh": kwh} for start, kwh in intervals
+            ],
+        }
+        return MarketSettlement.from_answer(await self._request("POST", "/metering", json=body))
+
+    async def settlement(self, order_id: str) -> MarketSettlement | None:
+        """``GET /settlements?orderId=``: FMAR's settlement of the bid, if it has one."""
+        body = await self._request("GET", "/settlements", params={"orderId": order_id})
+        items = body.get("settlements") or []
+        return MarketSettlement.from_answer(items[0]) if items else None

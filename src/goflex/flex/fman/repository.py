@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from goflex.flex.aggregation import Aggregate
 from goflex.flex.fman import schema
+from goflex.flex.fman.market_client import MarketSettlement
 from goflex.flex.json_codec import dump_offer, dump_schedule, parse_offer, parse_schedule
 from goflex.flex.model import FlexOffer, Schedule
 from goflex.store.database import Database
@@ -78,7 +79,9 @@ class BidRecord:
     """A bid at FMAR: the FlexOffer sent, the aggregate it was built from, the sell order id once known.
 
     States: ``pending`` (stored, not yet confirmed by FMAR), ``open``, ``locked`` (FMAR refused to revoke or
-    update it: matched, its members wait for the schedule), ``scheduled``, ``rejected``, ``revoked``.
+    update it: matched, its members wait for the schedule), ``scheduled``, ``settled`` (its metering went to FMAR;
+    ``settlement`` is FMAR's answer), ``settlement_failed`` (FMAR refused the metering), ``rejected``,
+    ``revoked``.
     """
 
     id: str
@@ -91,6 +94,7 @@ class BidRecord:
     schedule: Schedule | None = None
     reason: str | None = None
     payment_eur: float | None = None
+    settlement: MarketSettlement | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +320,7 @@ class Tx:
             "schedule_json": _schedule_text(r.schedule),
             "reason": r.reason,
             "payment_eur": r.payment_eur,
+            "settlement_json": None if r.settlement is None else r.settlement.to_json(),
             "updated_at": now,
         }
         result = self.conn.execute(schema.bid.update().where(schema.bid.c.id == r.id).values(**values))
@@ -335,6 +340,7 @@ class Tx:
             schedule=_schedule(row["schedule_json"]),
             reason=row["reason"],
             payment_eur=row["payment_eur"],
+            settlement=MarketSettlement.from_json(row["settlement_json"]) if row["settlement_json"] else None,
         )
 
     def bids(self, states: Iterable[str]) -> list[BidRecord]:

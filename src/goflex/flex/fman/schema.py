@@ -4,7 +4,8 @@
 * ``fman_offer``: every FlexOffer received, its state, reason, schedule, bid, and its accounting figures;
 * ``fman_idempotency``: responses of creating POSTs by (agent, ``Idempotency-Key``);
 * ``fman_delivery``: the schedule or rejection of each offer for its agent, until the agent acks it;
-* ``fman_bid``: bids at FMAR (the sell order id, the aggregate they were built from, their state).
+* ``fman_bid``: bids at FMAR (the sell order id, the aggregate they were built from, their state, and FMAR's
+  settlement once FMAN has forwarded the metering).
 
 Times are aware UTC datetimes (:class:`goflex.store.schema.UtcTime`); JSON documents are stored as text.
 """
@@ -93,6 +94,7 @@ bid = sa.Table(
     sa.Column("schedule_json", sa.Text, nullable=True),
     sa.Column("reason", sa.String(64), nullable=True),
     sa.Column("payment_eur", _DOUBLE, nullable=True),
+    sa.Column("settlement_json", sa.Text, nullable=True),
     sa.Column("created_at", UtcTime(), nullable=False),
     sa.Column("updated_at", UtcTime(), nullable=False),
     sa.Index("ix_fman_bid_state", "state"),

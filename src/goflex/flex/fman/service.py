@@ -278,12 +278,20 @@ class FlexibilityManager:
                 record.metered[k] = energy_kwh
             done = accounting.execution(record.offer, record.schedule, record.metered)
             record.delivered_flex_kwh = done.delivered_flex_kwh
-            record.remuneration_eur = accounting.remuneration_eur(
-                self.settings.remuneration,
-                payment_share_eur=record.payment_share_eur,
-                scheduled_flex=record.scheduled_flex_kwh,
-                delivered_flex=done.delivered_flex_kwh,
-            )
+            bid = tx.bid(record.bid_id) if record.bid_id is not None else None
+            if bid is not None and bid.state == "settled":  # a late report: the market's payment is fixed
+                record.remuneration_eur = accounting.settled_remuneration_eur(
+                    self.settings.remuneration,
+                    settled_share_eur=record.payment_share_eur,
+                    delivered_flex=done.delivered_flex_kwh,
+                )
+            else:  # FMAN's estimate until FMAR settles the bid (Trader.settle_round)
+                record.remuneration_eur = accounting.remuneration_eur(
+                    self.settings.remuneration,
+                    payment_share_eur=record.payment_share_eur,
+                    scheduled_flex=record.scheduled_flex_kwh,
+                    delivered_flex=done.delivered_flex_kwh,
+                )
             if done.complete:
                 record.state = FlexOfferState.EXECUTED.value
             tx.save_offer(record, self.clock.now())

@@ -26,6 +26,8 @@ class FmanSettings:
         remuneration: how prosumers are paid.
         bid_interval_s: seconds between bid rounds [s] (platform clock).
         pull_interval_s: seconds between pulls of FMAR's schedules [s].
+        settlement_wait_s: how long after a scheduled bid's end FMAN waits for its members' metering before it
+            forwards what it has to FMAR (missing members count as their baseline) [s].
         push_timeout_s: timeout of a push to an agent's callback [s].
         backoff_base_s: first retry ceiling when FMAR is unreachable [s]; doubles up to ``backoff_cap_s``.
         backoff_cap_s: longest retry delay [s].
@@ -39,6 +41,7 @@ class FmanSettings:
     remuneration: RemunerationRule = field(default_factory=RemunerationRule)
     bid_interval_s: float = 60.0
     pull_interval_s: float = 15.0
+    settlement_wait_s: float = 3600.0
     push_timeout_s: float = 5.0
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0

@@ -8,15 +8,19 @@ import pytest
 
 from goflex.flex import FlexOffer, Schedule, ScheduleSlice
 from goflex.flex.fman.accounting import (
+    MemberMetering,
     RemunerationKind,
     RemunerationRule,
     account,
+    bid_metering,
     execution,
     interval_index,
     offered_flex_kwh,
     payment_shares,
     remuneration_eur,
     scheduled_flex_kwh,
+    settled_remuneration_eur,
+    settled_shares,
 )
 from tests.unit.flex.flex_strategies import STEP, fixed_offer
 
@@ -80,3 +84,27 @@ def test_account_sums_the_offers() -> None:
         2.5,
         0.4,
     )
+
+
+def test_bid_metering_sums_members_and_fills_what_is_missing_with_their_baseline() -> None:
+    a, b = _member(), replace(_member(), id="b")
+    start = a.start_after_time
+    bid_schedule = Schedule(start, tuple(ScheduleSlice(1, 0.0) for _ in range(5)))  # 5 intervals
+    got = bid_metering(
+        bid_schedule,
+        900,
+        [
+            MemberMetering(a, start, {0: 0.0, 1: 0.25, 2: 1.5}),  # interval 3 not reported: its baseline 1.0
+            MemberMetering(b, start + STEP, {}),  # never reported: baseline 1.0 per interval, one interval later
+        ],
+    )
+    assert got == [(start + k * STEP, pytest.approx(e)) for k, e in enumerate([0.0, 1.25, 2.5, 2.0, 1.0])]
+
+
+def test_settled_payment_goes_to_the_members_who_delivered() -> None:
+    shares = settled_shares(0.3, {"a": 2.0, "b": 0.0, "c": 1.0})
+    assert shares == {"a": pytest.approx(0.2), "b": 0.0, "c": pytest.approx(0.1)}
+    share = RemunerationRule(RemunerationKind.SHARE, 0.8)
+    assert settled_remuneration_eur(share, settled_share_eur=0.2, delivered_flex=2.0) == pytest.approx(0.16)
+    fixed = RemunerationRule(RemunerationKind.FIXED, 0.05)
+    assert settled_remuneration_eur(fixed, settled_share_eur=0.2, delivered_flex=2.0) == pytest.approx(0.1)
