@@ -124,6 +124,7 @@ class LiveEnvironment:
         self.settings = settings
         self.weather = WeatherForecast(settings.weather_seed)
         self.book: list[dict[str, Any]] = []
+        self.lead_quarters = 0  # plan quarter q stands for market slot q + lead (the gate closure)
         self.skipped_bids = 0
         self.last_offer: ShedOffer | None = None
 
@@ -142,12 +143,12 @@ class LiveEnvironment:
 
     def rates(self, first_quarter: int, horizon: int) -> PenaltyRates:
         """See :class:`~goflex.doms.controller.Environment`."""
-        spot, short, long_ = self.inputs.prices(self._times(first_quarter, horizon))
+        spot, short, long_ = self.inputs.prices(self._times(first_quarter + self.lead_quarters, horizon))
         return self.settings.prices.rates(spot, short, long_)
 
     def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
         """See :class:`~goflex.doms.controller.Environment`: the book as one offer, with DOMS's running blocks."""
-        first_slot = (self.start_s + first_quarter * QUARTER_S) // SLOT_S
+        first_slot = (self.start_s + (first_quarter + self.lead_quarters) * QUARTER_S) // SLOT_S
         offer, skipped = market_offer(self.book, first_slot=first_slot, horizon=horizon, settings=self.settings.book)
         self.skipped_bids += skipped
         if offer is None:
@@ -274,6 +275,9 @@ class DomsService:
         quarter_point = (interval_start - self.controller.start_s) % QUARTER_S // STEP_S
         if quarter_point == 2:
             await self._read_book()
+            nxt = (interval_start - self.controller.start_s) // QUARTER_S + 1
+            tradable = first_tradable_slot(self.clock.time(), self.settings.orders)
+            self.env.lead_quarters = max(0, tradable - self.controller.start_s // QUARTER_S - nxt)
         point = self.point(interval_start)
         decision = await asyncio.to_thread(self.controller.step, point)
         self._record(point, decision)
@@ -359,12 +363,11 @@ class DomsService:
         self.env.set_book(sell if isinstance(sell, list) else [])
 
     async def _place(self, decision: Decision) -> None:
-        now = self.clock.time()
         length = max((b.length for b in decision.issued), default=1)
-        # the price is judged on the slots actually bought (the market's lead after the controller's quarter)
-        first = first_tradable_slot(now, self.settings.orders) - self.controller.start_s // QUARTER_S
-        rates = self.env.rates(first, length).short_eur_per_mwh
-        order = order_for(decision, now_s=now, short_eur_per_mwh=list(rates), policy=self.settings.orders)
+        nxt = decision.quarter + 1
+        first_slot = self.controller.start_s // QUARTER_S + nxt + self.env.lead_quarters
+        rates = self.env.rates(nxt, length).short_eur_per_mwh  # those of the slots bought (lead applied)
+        order = order_for(decision, first_slot=first_slot, short_eur_per_mwh=list(rates), policy=self.settings.orders)
         if order is None:
             return
         await self.place(order)

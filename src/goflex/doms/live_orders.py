@@ -2,11 +2,14 @@
 
 The controller (:mod:`goflex.doms.controller`) decides at each quarter's last 5-minute point which blocks of
 load to shed from the next quarter on, as if it switched relays itself (seed 3.3.2). On the market a buyer
-cannot buy a slot that starts before ``now + gate closure`` (trading contract, FMAR), so each plan decision
-becomes one ``down`` buy order over the first *tradable* quarters: the same length and energy, ``lead`` quarters
-later than the controller's bookkeeping assumes. The controller only sheds (its rebound is a consequence it
-models, not something it buys), so no ``up`` order is ever placed; the direction is kept in the order for the
-contract.
+cannot buy a slot that starts before ``now + gate closure`` (trading contract, FMAR), so the live service plans
+``lead`` quarters ahead: the controller's next quarter stands for the first *tradable* slot (the book's capacity
+and the prices it sees are those of the tradable slots, :class:`goflex.doms.live.LiveEnvironment`), and each plan
+decision becomes one ``down`` buy order from that slot on, with the blocks' lengths and energy. The forecast and
+the controller's own-effect bookkeeping stay on its own quarters: a known approximation (docs/doms-live.md).
+
+The controller only sheds (its rebound is a consequence it models, not something it buys), so no ``up`` order
+is ever placed; the direction is kept in the order for the contract.
 
 * energy per slot [kWh] = sum of the issued blocks still running in that slot x 1000 kWh/MWh x 0.25 h;
 * max price [EUR/kWh] = the penalty the shed avoids: the mean short rate (``p_short - spot``) of the order's
@@ -124,13 +127,14 @@ def _key(decision: Decision, first_slot: int, energy: Sequence[float]) -> str:
 
 
 def order_for(
-    decision: Decision, *, now_s: float, short_eur_per_mwh: Sequence[float], policy: OrderPolicy
+    decision: Decision, *, first_slot: int, short_eur_per_mwh: Sequence[float], policy: OrderPolicy
 ) -> BuyOrder | None:
     """The buy order of a plan decision, or None when it issued nothing worth buying.
 
     Args:
         decision: the controller's decision (its ``issued`` blocks all start at the quarter after the point's).
-        now_s: the platform time the order is placed, Unix [s].
+        first_slot: the slot the controller's next quarter is bought at (:func:`first_tradable_slot` of the
+            decision's time) [slot index].
         short_eur_per_mwh: penalty rate of being short (``p_short - spot``) for the order's slots, one per slot
             of the longest block at least [EUR/MWh]; the mean over the slots is the price.
         policy: gate closure, margin and limits.
@@ -156,11 +160,10 @@ def order_for(
     price = round(min(max(rate, 0.0), policy.max_price_eur_per_kwh), 6)
     if price <= 0.0:
         return None  # shedding avoids no penalty there: nothing to pay for
-    first = first_tradable_slot(now_s, policy)
     return BuyOrder(
-        key=_key(decision, first, energy),
+        key=_key(decision, first_slot, energy),
         decision_time_s=decision.time_s,
-        first_slot=first,
+        first_slot=first_slot,
         energy_kwh=tuple(energy),
         max_price_eur_per_kwh=price,
         location_id=policy.location_id,
