@@ -11,7 +11,11 @@ An asyncio loop on a :class:`~goflex.common.clock.Clock`:
    ``assignmentBeforeTime`` - means the baseline: the relay stays closed;
 3. comfort wins: a relay the agent holds open is closed at once when its tank or room falls below its minimum;
 4. after an assigned offer's last slot, the metered energy per slot is sent to FMAN (``POST /metering``); the
-   deviation from the schedule (e.g. after a comfort override) is what FMAN settles.
+   deviation from the schedule (e.g. after a comfort override) is what FMAN settles. The energy comes from the
+   relays' cumulative energy registers, interpolated at each slot boundary between the timestamped samples
+   around it (:mod:`goflex.flex.foa.metering`), so every slot is metered exactly once however late the loop
+   wakes; the metering goes out once a sample at or after the offer's end is in (or, for a silent meter,
+   ``metering_wait_s`` after the end, with the slots that can be valued).
 
 Errors in one cycle are logged, counted and the loop goes on (FMAN down: offers are resubmitted and heartbeats
 repeated at the next cycle; the relays fall back to closed through the baselines and the gateways' fail-safe).
@@ -34,6 +38,7 @@ from goflex.flex.foa.execution import RelayCommand, Timeline, relay_plan
 from goflex.flex.foa.fman_client import Delivery, FmanClient
 from goflex.flex.foa.framing import SLOT_S, OfferTiming, slot_floor
 from goflex.flex.foa.lifecycle import Lifecycle
+from goflex.flex.foa.metering import EnergyRegister, covered, interval_energies
 from goflex.flex.foa.tcl import Interruption, InterruptionLimits, interruption_offer
 from goflex.flex.model import FlexOffer, FlexOfferState, Schedule
 from goflex.twin.house import HouseSpec
@@ -56,6 +61,8 @@ class AgentSettings:
             FMAN receives and accepts it in time even when the event loop lags (at x600 a few real milliseconds
             are simulated minutes).
         location_id: grid location written into the offers.
+        metering_wait_s: how long after an offer's end the agent waits for its registers' samples before it
+            sends the slots it can value [s] (a meter gone silent; FMAN counts the others as baseline).
     """
 
     heartbeat_s: float = 60.0
@@ -66,6 +73,7 @@ class AgentSettings:
     assignment_lead_s: float = 900.0
     submission_margin_s: float = 300.0
     location_id: str | None = None
+    metering_wait_s: float = 1800.0
 
 
 @dataclass
@@ -84,6 +92,9 @@ class AgentCounters:
     command_errors: int = 0
     overrides: int = 0
     metered: int = 0
+    metered_intervals: int = 0
+    metering_incomplete: int = 0
+    register_refused: int = 0
     fman_unavailable: int = 0
     fman_rejected: int = 0
     cycle_errors: int = 0
@@ -138,11 +149,10 @@ class DirectControlAgent:
         self.timeline = Timeline()
         self.offers: dict[str, TrackedOffer] = {}
         self.history: dict[str, list[Interruption]] = {}
-        self.samples: dict[str, dict[datetime, float]] = {}  # device -> slot start -> cumulative kWh
+        self.registers: dict[str, dict[str, EnergyRegister]] = {}  # device -> channel -> cumulative energy
         self.relay_open: set[str] = set()
         self._ack: set[str] = set()
         self._quiet_until: dict[str, datetime] = {}
-        self._last_slot: datetime | None = None
 
     # -- the loop --------------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -153,26 +163,28 @@ class DirectControlAgent:
             now = self.clock.now()
             try:
                 await self.execute_due(now)
-                await self.sample(now)
+                readings = await self.sample(now)
                 if now >= next_beat:
-                    await self.cycle(now)
+                    await self.cycle(now, readings)
                     next_beat = now + timedelta(seconds=self.settings.heartbeat_s)
+                await self.meter(self.clock.now())
             except Exception:  # the service's top loop: log, count, continue (style.md 5)
                 self.counters.cycle_errors += 1
                 log.exception("foa: cycle failed")
             wake = min(t for t in (next_beat, self.timeline.next_time(), slot_floor(now) + _SLOT) if t is not None)
             await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
-    async def cycle(self, now: datetime) -> None:
-        """One heartbeat cycle: readings, comfort, deadlines, new offers, heartbeat, metering."""
-        readings = await self._read_all()
+    async def cycle(self, now: datetime, readings: dict[str, HouseReading] | None = None) -> None:
+        """One heartbeat cycle: readings (taken now unless given), comfort, deadlines, new offers, heartbeat."""
+        if readings is None:
+            readings = await self._read_all()
+            self._record(readings)
         await self._protect_comfort(now, readings)
         self._expire(now)
         for reading in readings.values():
             for relay in relay_loads(self.houses[reading.house]):
                 await self._offer(now, reading, relay)
         await self._heartbeat(now, readings)
-        await self._meter(now)
 
     # -- steps -----------------------------------------------------------------------------------------------
     async def _read_all(self) -> dict[str, HouseReading]:
@@ -202,15 +214,37 @@ class DirectControlAgent:
         self.counters.commands += 1
         (self.relay_open.discard if command.closed else self.relay_open.add)(command.device_id)
 
-    async def sample(self, now: datetime) -> None:
-        """At each slot boundary, remember every relay's cumulative energy (for the metering)."""
-        slot = slot_floor(now)
-        if slot == self._last_slot:
-            return
-        self._last_slot = slot
-        for name, reading in (await self._read_all()).items():
-            for relay, kwh in reading.energy_kwh.items():
-                self.samples.setdefault(relay_device_id(name, relay), {})[slot] = kwh
+    async def sample(self, now: datetime) -> dict[str, HouseReading]:
+        """Read every house and record its registers' new samples (for the metering); return the readings."""
+        readings = await self._read_all()
+        self._record(readings)
+        self._prune(now)
+        return readings
+
+    def _record(self, readings: dict[str, HouseReading]) -> None:
+        for name, reading in readings.items():
+            for register in reading.registers:
+                channels = self.registers.setdefault(relay_device_id(name, register.relay), {})
+                energy = channels.setdefault(register.channel, EnergyRegister())
+                for sample in register.samples:
+                    try:
+                        energy.add(sample)
+                    except FoaError as exc:  # a bad value is refused and counted; the register goes on
+                        self.counters.register_refused += 1
+                        log.warning("foa: %s %s: %s", name, register.channel, exc)
+
+    def _prune(self, now: datetime) -> None:
+        """Keep each register from the first boundary an unmetered offer of its relay still needs."""
+        open_states = (S.INITIAL, S.OFFERED, S.ACCEPTED, S.ASSIGNED)
+        needed: dict[str, datetime] = {}
+        for t in self.offers.values():
+            if t.life.state in open_states:
+                start = min(t.offer.start_after_time, needed.get(t.device_id, t.offer.start_after_time))
+                needed[t.device_id] = start
+        for device_id, channels in self.registers.items():
+            keep_from = min(needed.get(device_id, now), now)
+            for register in channels.values():
+                register.prune(keep_from)
 
     async def _protect_comfort(self, now: datetime, readings: dict[str, HouseReading]) -> None:
         for device_id in sorted(self.relay_open):
@@ -370,22 +404,41 @@ class DirectControlAgent:
         self.counters.offers_rejected += 1
         self._baseline(tracked)
 
-    async def _meter(self, now: datetime) -> None:
+    async def meter(self, now: datetime) -> None:
+        """Send the metering of every assigned offer that has ended and whose registers have a sample past its end.
+
+        Once per offer: it then becomes ``executed``. A register silent for ``metering_wait_s`` after the end
+        sends the slots that can be valued (FMAN counts the others as baseline), or none at all.
+        """
+        wait = timedelta(seconds=self.settings.metering_wait_s)
         for tracked in self.offers.values():
             if tracked.life.state is not S.ASSIGNED or tracked.schedule is None or now < tracked.end:
                 continue
-            samples = self.samples.get(tracked.device_id, {})
+            registers = list(self.registers.get(tracked.device_id, {}).values())
+            complete = covered(registers, tracked.end)
+            if not complete and now < tracked.end + wait:
+                continue
             start = tracked.schedule.start_time
             starts = [start + k * _SLOT for k in range(len(tracked.offer.profile))]
-            intervals = [(t, samples[t + _SLOT] - samples[t]) for t in starts if t in samples and t + _SLOT in samples]
-            try:
-                await self.fman.meter(tracked.offer.id, intervals)
-            except (FmanUnavailable, FmanRejected) as exc:
-                self.counters.fman_unavailable += 1
-                log.warning("foa: metering of %s not sent: %s", tracked.offer.id, exc)
-                continue
-            self.counters.metered += 1
-            tracked.life.move(S.EXECUTED, now, tracked.overridden)
+            intervals = interval_energies(registers, starts, _SLOT)
+            if len(intervals) < len(starts):
+                self.counters.metering_incomplete += 1
+                log.warning("foa: %s: %d of %d slots metered", tracked.offer.id, len(intervals), len(starts))
+            if intervals:
+                try:
+                    await self.fman.meter(tracked.offer.id, intervals)
+                except FmanUnavailable as exc:  # sent again at the next wake
+                    self.counters.fman_unavailable += 1
+                    log.warning("foa: metering of %s not sent: %s", tracked.offer.id, exc)
+                    continue
+                except FmanRejected as exc:  # refused: the same request would be refused again
+                    self.counters.fman_rejected += 1
+                    log.warning("foa: metering of %s refused: %s", tracked.offer.id, exc)
+                    tracked.life.move(S.EXECUTED, now, f"metering_refused_{exc.code}")
+                    continue
+                self.counters.metered += 1
+                self.counters.metered_intervals += len(intervals)
+            tracked.life.move(S.EXECUTED, now, tracked.overridden or (None if intervals else "not_metered"))
 
 
 _SLOT = timedelta(seconds=SLOT_S)

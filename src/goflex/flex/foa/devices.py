@@ -19,6 +19,7 @@ from typing import Protocol
 from goflex.common.clock import Clock
 from goflex.flex.foa.errors import InvalidDeviceState
 from goflex.flex.foa.execution import Command, RelayCommand
+from goflex.flex.foa.metering import RegisterSample
 from goflex.twin.fleet import FleetPhysics
 from goflex.twin.house import HouseSpec
 
@@ -54,6 +55,22 @@ def relay_loads(spec: HouseSpec) -> dict[int, tuple[str, ...]]:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterReading:
+    """Samples of one cumulative energy register behind a relay (for the metering, :mod:`goflex.flex.foa.metering`).
+
+    Attributes:
+        relay: the relay whose heating system the register measures (1 or 2).
+        channel: the register's name in the house, e.g. ``powerMeter-1/kWhClamp2`` (a three-phase system has one
+            per phase; the relay's energy is their sum).
+        samples: values with the times they were taken, oldest first (the latest at least).
+    """
+
+    relay: int
+    channel: str
+    samples: tuple[RegisterSample, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HouseReading:
     """What the agent knows of a house at ``time``.
 
@@ -65,6 +82,7 @@ class HouseReading:
         energy_kwh: cumulative energy of the systems behind each relay [kWh] (relay -> kWh).
         power_w: the heating systems' power now [W].
         relay_closed: relay 1 and 2 as reported.
+        registers: the energy registers behind the relays with their timestamped samples (what is metered).
     """
 
     house: str
@@ -74,6 +92,7 @@ class HouseReading:
     energy_kwh: dict[int, float] = field(default_factory=dict)
     power_w: float = 0.0
     relay_closed: tuple[bool, bool] = (True, True)
+    registers: tuple[RegisterReading, ...] = ()
 
 
 class DeviceCommands(Protocol):
@@ -136,12 +155,16 @@ class TwinHouses:
         tank, sh = int(p.layout.tank_of_house[i]), int(p.layout.sh_of_house[i])
         by_load = {"dhw": float(p.house_energy_j[i, 1]), "space_heating": float(p.house_energy_j[i, 2])}
         closed = p.effective_closed()[i]
+        time = datetime.fromtimestamp(p.time_s, UTC)
+        energy = {r: sum(by_load[load] for load in loads) / J_PER_KWH for r, loads in relay_loads(spec).items()}
         return HouseReading(
             house=house,
-            time=datetime.fromtimestamp(p.time_s, UTC),
+            time=time,
             tank_c=float(p.tank_state.wall_c[tank]) if tank >= 0 and spec.devices.boiler_sensors > 0 else None,
             room_c=float(p.heating_state.t_in_c[sh]) if sh >= 0 else None,
-            energy_kwh={r: sum(by_load[load] for load in loads) / J_PER_KWH for r, loads in relay_loads(spec).items()},
+            energy_kwh=energy,
             power_w=float(p.load_w[i, 1] + p.load_w[i, 2]),
             relay_closed=(bool(closed[0]), bool(closed[1])),
+            # the twin's energy is exact at its physics time: one register per relay, sampled now
+            registers=tuple(RegisterReading(r, f"relay{r}", (RegisterSample(time, kwh),)) for r, kwh in energy.items()),
         )

@@ -9,7 +9,9 @@ true = relay closed = heating enabled), sent with the platform clock's timestamp
 Readings: the agent subscribes to ``@update/<house>/#`` (and ``@transaction``) of its houses and keeps the latest
 room sensor (``ambientSensor-1/temperature``), tank probe (``boilerSensor-1/temperature``), sub-meter clamp
 energies (``powerMeter-k/kWhClampC``) and powers, and relay states. Which clamps measure which heating system comes
-from the house's metadata (:class:`goflex.twin.house.HouseSpec` clamps, seed 3.2.5.11).
+from the house's metadata (:class:`goflex.twin.house.HouseSpec` clamps, seed 3.2.5.11). Each clamp's energy register
+also keeps, with the timestamps the gateway gave them, the samples around each slot boundary
+(:class:`goflex.flex.foa.metering.RegisterTrail`): the agent meters by interpolating them, however late it reads.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from goflex.cloudio.application import Application, Subscription
 from goflex.cloudio.messages import TransactionMessage, UpdateMessage
 from goflex.cloudio.model import Attribute, AttributePath, AttributeType, Constraint
 from goflex.common.clock import Clock
-from goflex.flex.foa.devices import HouseReading, parse_relay_device
+from goflex.flex.foa.devices import HouseReading, RegisterReading, parse_relay_device
 from goflex.flex.foa.errors import InvalidDeviceState
 from goflex.flex.foa.execution import Command, RelayCommand
+from goflex.flex.foa.framing import SLOT_S
+from goflex.flex.foa.metering import RegisterSample, RegisterTrail
 from goflex.twin.house import HouseSpec, Load
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class CloudioHouses:
         self._specs = {s.name: s for s in specs}
         self._clock = clock
         self._values: dict[str, dict[str, float | bool]] = {name: {} for name in self._specs}
+        self._trails: dict[str, dict[str, RegisterTrail]] = {name: {} for name in self._specs}
         self._task: asyncio.Task[None] | None = None
         self.commands = 0
         self.ignored = 0
@@ -77,7 +82,13 @@ class CloudioHouses:
         if values is None or not isinstance(attribute.value, int | float | bool):
             self.ignored += 1
             return
-        values[f"{path.node}/{'/'.join(path.objects)}"] = attribute.value
+        key = f"{path.node}/{'/'.join(path.objects)}"
+        values[key] = attribute.value
+        if "/kWhClamp" in key and not isinstance(attribute.value, bool):
+            # the gateway's timestamp is when the meter was read; without one, when it arrived
+            ts = attribute.timestamp if attribute.timestamp is not None else self._clock.time()
+            trail = self._trails[path.endpoint].setdefault(key, RegisterTrail(SLOT_S))
+            trail.add(RegisterSample(datetime.fromtimestamp(ts, UTC), float(attribute.value)))
 
     async def apply(self, command: Command) -> None:
         """Publish the relay ``@set`` (see :class:`goflex.flex.foa.devices.DeviceCommands`).
@@ -111,10 +122,15 @@ class CloudioHouses:
             return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
 
         energy: dict[int, float] = {}
+        registers: list[RegisterReading] = []
         power = 0.0
         for clamp in spec.clamps:
             relay = _relay_of(spec, clamp.load)
-            kwh = num(f"powerMeter-{clamp.power_meter}/kWhClamp{clamp.clamp}")
+            channel = f"powerMeter-{clamp.power_meter}/kWhClamp{clamp.clamp}"
+            kwh = num(channel)
+            trail = self._trails[house].get(channel)
+            if relay is not None and trail is not None:
+                registers.append(RegisterReading(relay, channel, trail.samples()))
             watts = num(f"powerMeter-{clamp.power_meter}/wattsClamp{clamp.clamp}")
             if relay is not None and kwh is not None:
                 energy[relay] = energy.get(relay, 0.0) + kwh
@@ -129,6 +145,7 @@ class CloudioHouses:
             energy_kwh=energy,
             power_w=power,
             relay_closed=(states[0] is not False, states[1] is not False),
+            registers=tuple(registers),
         )
 
 
