@@ -84,18 +84,33 @@ class EnergyRegister:
         self._segments[-1].append(sample)
         return True
 
+    def samples(self) -> tuple[RegisterSample, ...]:
+        """Every sample kept, oldest first (across segments)."""
+        return tuple(x for segment in self._segments for x in segment)
+
     def value_at(self, t: datetime) -> float | None:
         """The register at ``t`` [kWh], linear between the samples around it; None outside every segment."""
-        for segment in self._segments:
+        located = self._locate(t)
+        return None if located is None else located[1]
+
+    def energy_between(self, start: datetime, end: datetime) -> float | None:
+        """The energy from ``start`` to ``end`` [kWh]; None unless both have a value in the same segment."""
+        a, b = self._locate(start), self._locate(end)
+        if a is None or b is None or a[0] != b[0]:
+            return None  # a boundary outside the samples, or a meter reset in between
+        return b[1] - a[1]
+
+    def _locate(self, t: datetime) -> tuple[int, float] | None:
+        for k, segment in enumerate(self._segments):
             if not segment or not segment[0].time <= t <= segment[-1].time:
                 continue
             i = bisect_right([s.time for s in segment], t)
             before = segment[i - 1]
             if before.time == t or i == len(segment):
-                return before.energy_kwh
+                return k, before.energy_kwh
             after = segment[i]
             share = (t - before.time) / (after.time - before.time)
-            return before.energy_kwh + share * (after.energy_kwh - before.energy_kwh)
+            return k, before.energy_kwh + share * (after.energy_kwh - before.energy_kwh)
         return None
 
     def covers(self, t: datetime) -> bool:
@@ -131,15 +146,12 @@ def interval_energies(
         ``(start, energy_kwh)`` for every slot whose two boundaries have a value in every register, in order;
         slots without are left out (see :func:`covered`).
     """
-    if not registers:
-        return []
-    bounds = sorted({t for s in starts for t in (s, s + slot)})
-    values: dict[datetime, float] = {}
-    for t in bounds:
-        parts = [r.value_at(t) for r in registers]
-        if all(p is not None for p in parts):
-            values[t] = sum(p for p in parts if p is not None)
-    return [(s, values[s + slot] - values[s]) for s in starts if s in values and s + slot in values]
+    out: list[tuple[datetime, float]] = []
+    for start in starts:
+        parts = [r.energy_between(start, start + slot) for r in registers]
+        if registers and all(p is not None for p in parts):
+            out.append((start, sum(p for p in parts if p is not None)))
+    return out
 
 
 def covered(registers: Iterable[EnergyRegister], end: datetime) -> bool:
@@ -169,7 +181,9 @@ class RegisterTrail:
         prev = self.latest
         if prev is not None and sample.time <= prev.time:
             return
-        if prev is not None and self._slot(prev) != self._slot(sample):
+        if prev is None:  # the first one: it may sit on a boundary itself
+            self._kept.append(sample)
+        elif self._slot(prev) != self._slot(sample):
             if not self._kept or self._kept[-1] != prev:
                 self._kept.append(prev)
             self._kept.append(sample)
