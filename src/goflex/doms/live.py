@@ -175,6 +175,7 @@ class LiveEnvironment:
 class Counters:
     """What the service has done (``GET /api/v1/stats``)."""
 
+    values: int = 0
     points: int = 0
     gaps: int = 0
     rejected_values: int = 0
@@ -245,6 +246,7 @@ class DomsService:
             self.counters.late_values += 1
             return False
         self._values[start] = float(value)
+        self.counters.values += 1
         return True
 
     def handle(self, message: object) -> None:

@@ -20,7 +20,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from goflex.cloudio.application import Application
+from goflex.cloudio.application import Application, Subscription
 from goflex.common.clock import Clock
 from goflex.doms.live import GRID_ENDPOINT, DomsService, DomsSettings
 from goflex.doms.live_api import create_app, ensure_token
@@ -69,6 +69,7 @@ class LiveDoms:
     service: DomsService
     url: str
     app: Application
+    subscription: Subscription
 
 
 class _Server(uvicorn.Server):
@@ -132,7 +133,7 @@ async def live_doms(options: LiveOptions, clock: Clock, market: httpx.AsyncClien
         ]
         log.info("DOMS: state API on %s, reading %s", url, options.grid_endpoint)
         try:
-            yield LiveDoms(service, url, application)
+            yield LiveDoms(service, url, application, subscription)
         finally:
             stop.set()
             for task in tasks:
