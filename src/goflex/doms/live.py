@@ -338,6 +338,7 @@ class DomsService:
                 [] if offer is None else [round(float(v), 6) for v in offer.cap_mw[:8]]
             )
             record["inputs"]["book_price_eur_per_mwh"] = None if offer is None else round(offer.cost_eur_per_mwh, 3)
+            record["inputs"]["lead_quarters"] = self.env.lead_quarters
         self.decisions.append(record)
         log.info("DOMS decision %s", json.dumps(record, separators=(",", ":")))
 
@@ -369,7 +370,13 @@ class DomsService:
         nxt = decision.quarter + 1
         first_slot = self.controller.start_s // QUARTER_S + nxt + self.env.lead_quarters
         rates = self.env.rates(nxt, length).short_eur_per_mwh  # those of the slots bought (lead applied)
-        order = order_for(decision, first_slot=first_slot, short_eur_per_mwh=list(rates), policy=self.settings.orders)
+        order = order_for(
+            decision.time_s,
+            decision.issued,
+            first_slot=first_slot,
+            short_eur_per_mwh=list(rates),
+            policy=self.settings.orders,
+        )
         if order is None:
             return
         await self.place(order)
@@ -427,16 +434,19 @@ class DomsService:
         """``GET /api/v1/state``: imbalance now, forecast, planned activations, stopped and why, orders, trades."""
         d = self.last
         now = self.clock.time()
-        current = (int(now) - self.controller.start_s) // QUARTER_S
+        q0 = self.controller.start_s // QUARTER_S
+        plans = [p for p in self.decisions if p["kind"] == "plan" and p["issued"]][-8:]
         blocks = [
             {
-                "offer": b.offer,
-                "start": slot_iso(self.controller.start_s // QUARTER_S + b.start),
-                "quarters": b.length,
-                "powerMw": round(b.power_mw, 6),
-                "running": b.blocking(current),
+                "decided": p["time"],
+                "offer": b["offer"],
+                "start": slot_iso(q0 + int(b["start"])),
+                "marketStart": slot_iso(q0 + int(b["start"]) + int(p["inputs"].get("lead_quarters", 0))),
+                "quarters": int(b.get("length", 1)),
+                "powerMw": b["power_mw"],
             }
-            for b in self.controller.active
+            for p in plans
+            for b in p["issued"]
         ]
         traded = sum(float(c.get("energyKwh", 0.0)) for c in self.contracts)
         paid = sum(float(c.get("energyKwh", 0.0)) * float(c.get("priceEurPerKwh", 0.0)) for c in self.contracts)

@@ -29,9 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-from goflex.doms.controller import Decision
+from typing import Any, Protocol
 
 SLOT_S = 900  # market time unit [s] (trading contract)
 KWH_PER_MW_QUARTER = 250.0  # 1 MW over 15 min [kWh]
@@ -120,19 +118,38 @@ def first_tradable_slot(now_s: float, policy: OrderPolicy) -> int:
     return -(-math.ceil(now_s + policy.gate_closure_s + policy.margin_s) // SLOT_S)
 
 
-def _key(decision: Decision, first_slot: int, energy: Sequence[float]) -> str:
-    blocks = ";".join(f"{b.offer}:{b.start}:{b.length}:{b.power_mw:.9f}" for b in decision.issued)
-    text = f"{decision.time_s}|{first_slot}|{blocks}|{','.join(f'{e:.6f}' for e in energy)}"
+class Shed(Protocol):
+    """What the controller issued, as this module reads it (its ``IssuedBlock``/``ShedOrder``)."""
+
+    @property
+    def offer(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def power_mw(self) -> float: ...
+
+
+def _key(time_s: int, issued: Sequence[Shed], first_slot: int, energy: Sequence[float]) -> str:
+    blocks = ";".join(f"{b.offer}:{b.start}:{b.length}:{b.power_mw:.9f}" for b in issued)
+    text = f"{time_s}|{first_slot}|{blocks}|{','.join(f'{e:.6f}' for e in energy)}"
     return "doms-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def order_for(
-    decision: Decision, *, first_slot: int, short_eur_per_mwh: Sequence[float], policy: OrderPolicy
+    time_s: int,
+    issued: Sequence[Shed],
+    *,
+    first_slot: int,
+    short_eur_per_mwh: Sequence[float],
+    policy: OrderPolicy,
 ) -> BuyOrder | None:
     """The buy order of a plan decision, or None when it issued nothing worth buying.
 
     Args:
-        decision: the controller's decision (its ``issued`` blocks all start at the quarter after the point's).
+        time_s: the decision's point, Unix [s] (part of the idempotency key).
+        issued: the decision's sheds (``Decision.issued``: all start at the quarter after the point's).
         first_slot: the slot the controller's next quarter is bought at (:func:`first_tradable_slot` of the
             decision's time) [slot index].
         short_eur_per_mwh: penalty rate of being short (``p_short - spot``) for the order's slots, one per slot
@@ -142,12 +159,10 @@ def order_for(
     Raises:
         ValueError: fewer rates than slots.
     """
-    if not decision.issued:
+    if not issued:
         return None
-    length = max(b.length for b in decision.issued)
-    energy = [
-        round(sum(b.power_mw for b in decision.issued if b.length > k) * KWH_PER_MW_QUARTER, 6) for k in range(length)
-    ]
+    length = max(b.length for b in issued)
+    energy = [round(sum(b.power_mw for b in issued if b.length > k) * KWH_PER_MW_QUARTER, 6) for k in range(length)]
     if len(short_eur_per_mwh) < length:
         raise ValueError(f"short_eur_per_mwh: need {length} rates, got {len(short_eur_per_mwh)}")
     # trailing slots below the minimum are dropped; a hole inside keeps its slot (the order is one block)
@@ -161,8 +176,8 @@ def order_for(
     if price <= 0.0:
         return None  # shedding avoids no penalty there: nothing to pay for
     return BuyOrder(
-        key=_key(decision, first_slot, energy),
-        decision_time_s=decision.time_s,
+        key=_key(time_s, issued, first_slot, energy),
+        decision_time_s=time_s,
         first_slot=first_slot,
         energy_kwh=tuple(energy),
         max_price_eur_per_kwh=price,
@@ -223,6 +238,7 @@ __all__ = [
     "BuyOrder",
     "OrderPolicy",
     "PlacedOrder",
+    "Shed",
     "first_tradable_slot",
     "order_for",
     "slot_iso",

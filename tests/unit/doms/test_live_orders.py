@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from goflex.doms.controller import Decision, IssuedBlock
 from goflex.doms.live_orders import BuyOrder, OrderPolicy, PlacedOrder, first_tradable_slot, order_for, to_revoke
 
 T0 = 1_768_000_500  # a 5-minute boundary (2026-01-09T23:15:00Z is slot 1_964_445)
 POLICY = OrderPolicy(gate_closure_s=900.0, margin_s=120.0, max_price_eur_per_kwh=1.0, min_energy_kwh=0.05)
 
 
-def block(power_mw: float, length: int, offer: str = "market") -> IssuedBlock:
-    return IssuedBlock(offer, 11, length, power_mw, 0.3, 1.0, 50.0)
+@dataclass(frozen=True)
+class Block:
+    """What a plan decision issues, as the order builder reads it."""
+
+    offer: str
+    start: int
+    length: int
+    power_mw: float
 
 
-def plan(*blocks: IssuedBlock, time_s: int = T0) -> Decision:
-    return Decision(time_s, 10, "plan", True, (), False, "", 0.05, 0.05, issued=blocks)
+def block(power_mw: float, length: int, offer: str = "market") -> Block:
+    return Block(offer, 11, length, power_mw)
+
+
+@dataclass(frozen=True)
+class Plan:
+    time_s: int
+    issued: tuple[Block, ...]
+
+
+def plan(*blocks: Block, time_s: int = T0) -> Plan:
+    return Plan(time_s, blocks)
+
+
+def order_of(p: Plan, *, first_slot: int, short_eur_per_mwh: list[float], policy: OrderPolicy) -> BuyOrder | None:
+    return order_for(p.time_s, p.issued, first_slot=first_slot, short_eur_per_mwh=short_eur_per_mwh, policy=policy)
 
 
 def test_energy_per_slot_sums_the_blocks_still_running_in_it() -> None:
     # 0.04 MW for 2 quarters + 0.02 MW for 4 quarters: 0.06, 0.06, 0.02, 0.02 MW x 250 kWh/MW/quarter
-    order = order_for(
-        plan(block(0.04, 2), block(0.02, 4)), first_slot=100, short_eur_per_mwh=[200.0] * 4, policy=POLICY
-    )
+    order = order_of(plan(block(0.04, 2), block(0.02, 4)), first_slot=100, short_eur_per_mwh=[200.0] * 4, policy=POLICY)
     assert order is not None
     assert order.energy_kwh == (15.0, 15.0, 5.0, 5.0)
     assert order.first_slot == 100
@@ -33,26 +52,26 @@ def test_energy_per_slot_sums_the_blocks_still_running_in_it() -> None:
 
 
 def test_max_price_is_the_mean_short_penalty_of_the_slots_bought_in_eur_per_kwh() -> None:
-    order = order_for(plan(block(0.04, 2)), first_slot=7, short_eur_per_mwh=[100.0, 300.0, 999.0], policy=POLICY)
+    order = order_of(plan(block(0.04, 2)), first_slot=7, short_eur_per_mwh=[100.0, 300.0, 999.0], policy=POLICY)
     assert order is not None
     assert order.max_price_eur_per_kwh == 0.2  # (100 + 300) / 2 / 1000
 
 
 def test_the_price_is_capped_and_no_penalty_means_no_order() -> None:
-    capped = order_for(plan(block(0.04, 1)), first_slot=7, short_eur_per_mwh=[5000.0], policy=POLICY)
+    capped = order_of(plan(block(0.04, 1)), first_slot=7, short_eur_per_mwh=[5000.0], policy=POLICY)
     assert capped is not None
     assert capped.max_price_eur_per_kwh == 1.0
-    assert order_for(plan(block(0.04, 1)), first_slot=7, short_eur_per_mwh=[0.0], policy=POLICY) is None
+    assert order_of(plan(block(0.04, 1)), first_slot=7, short_eur_per_mwh=[0.0], policy=POLICY) is None
 
 
 def test_nothing_issued_or_too_small_gives_no_order() -> None:
-    assert order_for(plan(), first_slot=7, short_eur_per_mwh=[100.0], policy=POLICY) is None
+    assert order_of(plan(), first_slot=7, short_eur_per_mwh=[100.0], policy=POLICY) is None
     tiny = block(0.0001, 2)  # 0.025 kWh per slot < 0.05 kWh
-    assert order_for(plan(tiny), first_slot=7, short_eur_per_mwh=[100.0] * 2, policy=POLICY) is None
+    assert order_of(plan(tiny), first_slot=7, short_eur_per_mwh=[100.0] * 2, policy=POLICY) is None
 
 
 def test_the_body_follows_the_trading_contract() -> None:
-    order = order_for(plan(block(0.02, 2)), first_slot=1_964_445, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
+    order = order_of(plan(block(0.02, 2)), first_slot=1_964_445, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
     assert order is not None
     assert order.body() == {
         "direction": "down",
@@ -67,9 +86,9 @@ def test_the_body_follows_the_trading_contract() -> None:
 
 
 def test_the_idempotency_key_is_the_same_for_the_same_decision_and_differs_for_another() -> None:
-    a = order_for(plan(block(0.02, 2)), first_slot=9, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
-    b = order_for(plan(block(0.02, 2)), first_slot=9, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
-    c = order_for(plan(block(0.02, 2), time_s=T0 + 900), first_slot=10, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
+    a = order_of(plan(block(0.02, 2)), first_slot=9, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
+    b = order_of(plan(block(0.02, 2)), first_slot=9, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
+    c = order_of(plan(block(0.02, 2), time_s=T0 + 900), first_slot=10, short_eur_per_mwh=[150.0] * 2, policy=POLICY)
     assert a is not None
     assert b is not None
     assert c is not None
@@ -101,7 +120,7 @@ def test_a_release_revokes_only_open_orders_that_have_not_started() -> None:
 )
 def test_orders_are_well_formed(powers: list[float], lengths: list[int], rate: float) -> None:
     blocks = [block(p, n) for p, n in zip(powers, lengths, strict=False)]
-    order = order_for(plan(*blocks), first_slot=5, short_eur_per_mwh=[rate] * 8, policy=POLICY)
+    order = order_of(plan(*blocks), first_slot=5, short_eur_per_mwh=[rate] * 8, policy=POLICY)
     if order is None:
         return
     assert all(e >= POLICY.min_energy_kwh for e in order.energy_kwh)
