@@ -1,7 +1,8 @@
 """``goflex doms ...``: DOMS: imbalance scenarios, analysis, evaluation and the live service.
 
 One function per sub-command: ``_add_scenario`` / ``_scenario`` and ``_add_analyze`` / ``_analyze`` here;
-``evaluate`` comes from :mod:`goflex.cli.doms_evaluate_cmd`. Bad input ends with exit code 2 and a message
+``evaluate`` comes from :mod:`goflex.cli.doms_evaluate_cmd`, ``run`` and ``grid-meter`` (the live service and its
+grid endpoint) from :mod:`goflex.cli.doms_run_cmd`. Bad input ends with exit code 2 and a message
 naming the file, row or key (``goflex: error: ...``).
 """
 
@@ -26,6 +27,9 @@ def register(sub: Any) -> None:
     from goflex.cli.doms_evaluate_cmd import add_evaluate  # noqa: PLC0415 - owned by the evaluation module
 
     add_evaluate(commands)
+    from goflex.cli.doms_run_cmd import add_run  # noqa: PLC0415 - the live service's commands
+
+    add_run(commands)
 
 
 # ------------------------------------------------------------------------------------------- goflex doms scenario
