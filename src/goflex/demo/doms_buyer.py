@@ -121,13 +121,30 @@ class DomsBuyer:
         """Buy orders placed so far (the demo's summary)."""
         return 0 if self.service is None else self.service.counters.orders_placed
 
+    def summary(self) -> str:
+        """See :class:`goflex.demo.trading.Buyer`: imbalance now, stopped or not, orders, trades, the API."""
+        if self.service is None:
+            return "DOMS: starting"
+        state = self.service.state()
+        now = state["imbalanceNowMw"]
+        imbalance = "unknown" if now is None else f"{now * 1000:+.1f} kW"
+        stop = f"stopped ({state['reason']})" if state["stopped"] else "running"
+        c, trades = state["counters"], state["trades"]
+        return (
+            f"DOMS {stop}: imbalance now {imbalance} (dead band {state['deadbandMw'] * 1000:.1f} kW), "
+            f"{c['decisions']} decisions, {c['orders_placed']} buy orders ({c['orders_refused']} refused, "
+            f"{c['orders_revoked']} revoked), {trades['count']} trades ({trades['energyKwh']:.2f} kWh); "
+            f"state: {self.url}/api/v1/state"
+        )
+
     async def run(self, market: httpx.AsyncClient, clock: Clock) -> None:
         """See :class:`goflex.demo.trading.Buyer`: meter, DOMS and its API until cancelled."""
         scenario = await asyncio.to_thread(demo_scenario, self.directory, self.seed)
         await asyncio.to_thread(prepare_doms_pki, self.pki)
         grid = await asyncio.to_thread(read_grid, scenario / "grid.csv")
         replay = ScenarioReplay(grid, scale=self.scale)
-        settings = DomsSettings(scale=self.scale, orders=OrderPolicy(margin_s=300.0))
+        # a busy event loop at x600 delays a message by simulated minutes: wait for it up to 4 min (not a gap)
+        settings = DomsSettings(scale=self.scale, orders=OrderPolicy(margin_s=300.0), grace_s=240.0)
         options = LiveOptions(
             broker_url=self.broker_url,
             pki=self.pki,

@@ -7,8 +7,10 @@ DirectControlAgent`, one agent for all houses, seed 2.2) against FMAN's HTTP API
 orders on the market's HTTP API. Everything runs on the caller's clock (the demo's ``SimClock``), so an hour of
 trading takes seconds.
 
-The real buyer will be the DOMS live service; until then :class:`ScriptedDso` is a stand-in: every simulated hour
-it asks for less consumption (``down``) in the coming quarter hours at a maximum price. The FOA reaches the houses
+The demo's buyer is the live DOMS (:class:`goflex.demo.doms_buyer.DomsBuyer`: a grid endpoint replays a scaled
+balance group's load through the broker, DOMS buys the flexibility its controller decides on). :class:`ScriptedDso`
+stays as a simple stand-in for tests: every simulated hour it asks for less consumption (``down``) in the coming
+quarter hours at a maximum price. The FOA reaches the houses
 through whatever :class:`~goflex.flex.foa.devices.DeviceCommands` it is given: the demo passes
 :class:`~goflex.flex.foa.iot_devices.CloudioHouses` (relay ``@set`` through the broker, :func:`foa_grants`), tests
 may pass :class:`~goflex.flex.foa.devices.TwinHouses`.
@@ -80,6 +82,10 @@ class Buyer(Protocol):
         """Trade until cancelled; ``market`` is authenticated, based at FMAR's ``/api/v1``."""
         ...
 
+    def summary(self) -> str:
+        """One line on what the buyer did and where to see more (the demo's summary)."""
+        ...
+
 
 @dataclass
 class ScriptedDso:
@@ -122,6 +128,10 @@ class ScriptedDso:
             "allowPartial": True,
         }
 
+    def summary(self) -> str:
+        """See :class:`Buyer`."""
+        return f"scripted DSO: {self.orders} buy orders, {self.refused} refused"
+
     async def run(self, market: httpx.AsyncClient, clock: Clock) -> None:
         """See :class:`Buyer`."""
         while True:
@@ -161,6 +171,7 @@ class TradingSnapshot:
     commands: int = 0
     metered: int = 0
     overrides: int = 0
+    buyer: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (JSON)."""
@@ -407,6 +418,7 @@ class TradingChain:
             commands=counters.commands,
             metered=counters.metered,
             overrides=counters.overrides,
+            buyer=self.buyer.summary() if self.buyer is not None else "",
         )
 
 

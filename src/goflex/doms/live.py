@@ -229,6 +229,7 @@ class DomsService:
         self.last: Decision | None = None
         self._values: dict[int, float] = {}
         self._next_step = start_s + STEP_S  # the first interval DOMS judges ends here
+        self._arrived = asyncio.Event()
 
     # -- input ---------------------------------------------------------------------------------------------------
     def receive(self, time_s: float, value: object) -> bool:
@@ -247,6 +248,8 @@ class DomsService:
             return False
         self._values[start] = float(value)
         self.counters.values += 1
+        if start + STEP_S == self._next_step:
+            self._arrived.set()  # the interval DOMS waits for: judge it now, not at the end of the grace
         return True
 
     def handle(self, message: object) -> None:
@@ -294,13 +297,22 @@ class DomsService:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Step every 5 minutes of the clock until cancelled or ``stop`` is set.
 
-        A step that fails (a bug, the market's odd answer) is logged and counted; the next one runs (style.md 5).
+        An interval is judged as soon as its value has arrived and it is over, else ``grace_s`` after its end (a
+        gap): on a fast simulated clock a busy event loop delays messages by simulated minutes, which must not
+        read as missing data. A step that fails (a bug, the market's odd answer) is logged and counted; the next
+        one runs (style.md 5).
         """
         stop = stop or asyncio.Event()
         while not stop.is_set():
-            wait = self._next_step + self.settings.grace_s - self.clock.time()
-            if wait > 0:
-                await self.clock.sleep(wait)
+            now = self.clock.time()
+            ready = (self._next_step - STEP_S) in self._values and now >= self._next_step
+            wait = self._next_step + self.settings.grace_s - now
+            if not ready and wait > 0:
+                self._arrived.clear()
+                if (self._next_step - STEP_S) not in self._values:
+                    await _first(self._arrived.wait(), self.clock.sleep(wait))
+                else:
+                    await self.clock.sleep(max(self._next_step - now, 0.0))
                 continue
             interval = self._next_step - STEP_S
             self._next_step += STEP_S
@@ -468,6 +480,17 @@ class DomsService:
             "dayahead": {"droppedRows": self.inputs.dropped_rows, "badFiles": self.inputs.bad_files},
             "counters": vars(self.counters).copy(),
         }
+
+
+async def _first(*waits: Any) -> None:
+    """Wait until the first of ``waits`` (coroutines) is done; cancel the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def iso(time_s: float) -> str:
