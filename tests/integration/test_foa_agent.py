@@ -23,12 +23,15 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from goflex.common import SimClock
 from goflex.flex.foa.agent import AgentSettings, DirectControlAgent
 from goflex.flex.foa.devices import TwinHouses
 from goflex.flex.foa.direct_control import ComfortSettings
 from goflex.flex.foa.fman_client import FmanClient
+from goflex.flex.foa.metering import EnergyRegister, interval_energies
 from goflex.flex.foa.tcl import InterruptionLimits
 from goflex.flex.json_codec import dump_schedule, parse_offer
 from goflex.flex.model import FlexOffer, FlexOfferState, Schedule, ScheduleSlice
@@ -287,3 +290,41 @@ async def test_comfort_wins_the_relay_closes_and_the_deviation_is_metered() -> N
         assert tracked.life.events[-1].reason == "tank_below_minimum"
         (sent,) = r.double.metering
         assert sum(i["energyKwh"] for i in sent["intervals"]) > 0, "the heater ran: a deviation from the schedule"
+
+
+async def _late_loop(steps_s: list[int]) -> None:
+    """Run an offer to its metering while the agent wakes only when the clock jumps by ``steps_s`` (cycled)."""
+    async with rig(FmanContractDouble(outcome="schedule")) as r:
+        await r.run_until(T0 + timedelta(minutes=2))
+        (tracked,) = r.agent.offers.values()
+        assert tracked.life.state is FlexOfferState.ASSIGNED
+        seen = TwinHouses(r.physics)  # the register as the agent saw it at each of its (late) wake-ups
+        register = EnergyRegister()
+        k = 0
+        while tracked.life.state is FlexOfferState.ASSIGNED:
+            assert r.clock.now() < tracked.end + timedelta(hours=1), "metered once a sample past the end is in"
+            r.clock.advance(steps_s[k % len(steps_s)])
+            k += 1
+            await r.settle()
+            for reg in (await seen.read(r.house)).registers:
+                for sample in reg.samples:
+                    register.add(sample)
+        assert tracked.life.state is FlexOfferState.EXECUTED
+        (sent,) = r.double.metering
+        starts = [tracked.offer.start_after_time + i * timedelta(minutes=15) for i in range(len(tracked.offer.profile))]
+        got = [(datetime.fromisoformat(i["start"]), i["energyKwh"]) for i in sent["intervals"]]
+        assert [t for t, _ in got] == starts, "every slot of the offer, once"
+        expected = interval_energies([register], starts, timedelta(minutes=15))
+        assert [e for _, e in got] == pytest.approx([e for _, e in expected], abs=1e-9)
+        total = register.energy_between(starts[0], tracked.end)
+        assert total is not None
+        assert sum(e for _, e in got) == pytest.approx(total, abs=1e-9)
+        assert r.agent.counters.metering_incomplete == 0
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(st.integers(45, 1500), min_size=1, max_size=30))
+def test_a_loop_that_wakes_late_still_meters_every_slot(steps_s: list[int]) -> None:
+    # At x600 the loop wakes minutes of simulated time late and misses slot boundaries; the register is
+    # interpolated at each boundary between the samples around it, so the metering stays complete.
+    asyncio.run(_late_loop(steps_s))
