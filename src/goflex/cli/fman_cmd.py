@@ -14,10 +14,13 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goflex.cli.arguments import positive
 from goflex.common import ConfigError
+
+if TYPE_CHECKING:
+    from goflex.flex.fman.settings import FmanSettings
 
 DEFAULT_DB = "sqlite:///~/.local/share/goflex/fman.db"
 DEFAULT_OPERATOR_TOKEN_FILE = Path("~/.local/share/goflex/fman-operator-token.txt")
@@ -57,6 +60,12 @@ def register(sub: Any) -> None:
     serve.add_argument("--up-cost", type=_non_negative, default=0.06, help="EUR/kWh asked above baseline")
     serve.add_argument("--down-cost", type=_non_negative, default=0.06, help="EUR/kWh asked below baseline")
     serve.add_argument("--delivery-margin-s", type=_non_negative, default=300.0, help="bid deadline lead [s]")
+    serve.add_argument(
+        "--settlement-wait-s",
+        type=_non_negative,
+        default=3600.0,
+        help="after a bid's end, wait this long for the members' metering before settling at FMAR (default 3600)",
+    )
     serve.add_argument("--remuneration", choices=("share", "fixed"), default="share", help="prosumer pay rule")
     serve.add_argument("--remuneration-rate", type=_non_negative, default=0.8, help="share 0..1 or EUR/kWh")
     serve.add_argument(
@@ -86,11 +95,15 @@ def _read_token(path: Path | None) -> str | None:
     return token
 
 
-def _serve(args: argparse.Namespace) -> int:
+def serve_settings(args: argparse.Namespace) -> FmanSettings:
+    """The service's settings from ``goflex fman serve``'s options.
+
+    Raises:
+        ConfigError: an option out of its range, or ``--market`` without its token file (or the reverse).
+    """
     # Lazy imports: every goflex command would otherwise pay for FastAPI, SQLAlchemy and HiGHS.
     from goflex.flex.fman.accounting import RemunerationKind, RemunerationRule  # noqa: PLC0415
     from goflex.flex.fman.bids import BidPricing  # noqa: PLC0415
-    from goflex.flex.fman.runner import FmanProcess  # noqa: PLC0415
     from goflex.flex.fman.settings import FmanSettings  # noqa: PLC0415
 
     if args.max_members < 1:
@@ -100,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     kind = RemunerationKind(args.remuneration)
     if kind is RemunerationKind.SHARE and args.remuneration_rate > 1:
         raise ConfigError("remuneration-rate", "a share must lie in [0, 1]")
-    settings = FmanSettings(
+    return FmanSettings(
         aggregator_id=args.aggregator_id,
         est_tolerance=args.est_tolerance,
         tf_tolerance=args.tf_tolerance,
@@ -109,7 +122,14 @@ def _serve(args: argparse.Namespace) -> int:
         remuneration=RemunerationRule(kind, args.remuneration_rate),
         bid_interval_s=args.bid_interval_s,
         pull_interval_s=args.pull_interval_s,
+        settlement_wait_s=args.settlement_wait_s,
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from goflex.flex.fman.runner import FmanProcess  # noqa: PLC0415
+
+    settings = serve_settings(args)
     process = FmanProcess(
         db_url=args.db,
         market_url=args.market,

@@ -19,10 +19,23 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from goflex.cli.arguments import house_count, positive
 from goflex.common import ConfigError
+
+if TYPE_CHECKING:
+    from goflex.flex.foa.agent import AgentSettings
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
 
 
 def register(sub: Any) -> None:
@@ -42,6 +55,18 @@ def register(sub: Any) -> None:
     run.add_argument("--price-down", type=float, default=0.06, help="EUR/kWh asked for not consuming")
     run.add_argument("--tank-min-c", type=float, default=45.0, help="comfort: least tank temperature [C]")
     run.add_argument("--room-min-c", type=float, default=19.0, help="comfort: least room temperature [C]")
+    run.add_argument(
+        "--submission-margin-s",
+        type=_non_negative,
+        default=300.0,
+        help="least time between an offer's creation and its acceptBeforeTime [s] (default 300)",
+    )
+    run.add_argument(
+        "--metering-wait-s",
+        type=_non_negative,
+        default=1800.0,
+        help="how long after an offer's end to wait for a silent meter before metering what is known [s]",
+    )
     run.add_argument("--location-id", default=None, help="grid location written into the offers")
     run.add_argument("--broker", default=None, help="IoT layer: mqtts://host:port")
     run.add_argument("--pki-dir", type=Path, default=None, help="IoT layer: ca.crt and IDENTITY.crt/.key")
@@ -59,6 +84,21 @@ def _token(path: Path) -> str:
     return token
 
 
+def agent_settings(args: argparse.Namespace) -> AgentSettings:
+    """The agent's settings from ``goflex foa run``'s options."""
+    from goflex.flex.foa.agent import AgentSettings  # noqa: PLC0415
+    from goflex.flex.foa.direct_control import ComfortSettings  # noqa: PLC0415
+
+    return AgentSettings(
+        heartbeat_s=args.heartbeat_s,
+        comfort=ComfortSettings(tank_min_c=args.tank_min_c, room_min_c=args.room_min_c),
+        price_down_eur_per_kwh=args.price_down,
+        location_id=args.location_id,
+        submission_margin_s=args.submission_margin_s,
+        metering_wait_s=args.metering_wait_s,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.price_down < 0:
         raise ConfigError("price-down", "must be >= 0")
@@ -72,19 +112,13 @@ def _run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace, token: str) -> dict[str, int]:
     # Lazy imports: the twin loads numpy and pvlib, the IoT layer aiomqtt; other commands need neither.
     from goflex.common.clock import Clock, RealClock, SimClock  # noqa: PLC0415
-    from goflex.flex.foa.agent import AgentSettings, DirectControlAgent  # noqa: PLC0415
-    from goflex.flex.foa.direct_control import ComfortSettings  # noqa: PLC0415
+    from goflex.flex.foa.agent import DirectControlAgent  # noqa: PLC0415
     from goflex.flex.foa.fman_client import FmanClient  # noqa: PLC0415
     from goflex.twin.fleet_generator import pilot_fleet  # noqa: PLC0415
 
     specs = pilot_fleet(args.houses, seed=args.seed)
     clock: Clock = SimClock(datetime.now(UTC), speed=args.speed) if args.twin else RealClock()
-    settings = AgentSettings(
-        heartbeat_s=args.heartbeat_s,
-        comfort=ComfortSettings(tank_min_c=args.tank_min_c, room_min_c=args.room_min_c),
-        price_down_eur_per_kwh=args.price_down,
-        location_id=args.location_id,
-    )
+    settings = agent_settings(args)
     duration_s = args.duration_s
     if args.twin:
         duration_s = min(duration_s or float("inf"), args.days * 86400.0 - 3600.0)
