@@ -143,8 +143,8 @@ class DomsBuyer:
         await asyncio.to_thread(prepare_doms_pki, self.pki)
         grid = await asyncio.to_thread(read_grid, scenario / "grid.csv")
         replay = ScenarioReplay(grid, scale=self.scale)
-        # a busy event loop at x600 delays a message by simulated minutes: wait for it up to 4 min (not a gap)
-        settings = DomsSettings(scale=self.scale, orders=OrderPolicy(margin_s=300.0), grace_s=240.0)
+        # a busy event loop at x600 delays a message by simulated minutes: wait for it up to 290 s (not a gap)
+        settings = DomsSettings(scale=self.scale, orders=OrderPolicy(margin_s=300.0), grace_s=290.0)
         options = LiveOptions(
             broker_url=self.broker_url,
             pki=self.pki,
