@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -65,10 +65,25 @@ def _install_errors(app: FastAPI, market: Market) -> None:
     app.add_exception_handler(StoreUnavailable, on_unavailable)
 
 
+async def _finish_in_thread(work: Callable[[], object]) -> None:
+    """Run ``work`` in a thread; when cancelled, let the thread finish before re-raising.
+
+    A thread cannot be interrupted: without the wait, a cancelled loop would return while the thread still holds
+    a database connection, which then outlives the engine's ``dispose()`` at shutdown.
+    """
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
 async def _deadline_loop(market: Market, clock: Clock) -> None:
     while True:
         try:
-            await asyncio.to_thread(market.process_deadlines)
+            await _finish_in_thread(market.process_deadlines)
         except Exception:  # the service's top loop: log, keep going (style.md 5)
             log.exception("deadline processing failed")
         wait = market.settings.deadline_poll_s
