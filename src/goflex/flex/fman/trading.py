@@ -7,7 +7,9 @@ pulls, and the revocation a withdrawal or replacement of a member needs), so a m
 Lifecycle of a member offer here: ``accepted`` (in the portfolio, maybe in a live bid) -> ``assigned`` (its share
 of a bid's schedule is delivered) or ``rejected`` (its bid was rejected or unmatched, or no schedule came by its
 ``assignmentBeforeTime``: the agent runs its baseline). A bid FMAR refuses to revoke or update is ``locked``: it
-is matched, its members leave the portfolio and wait for its schedule.
+is matched, its members leave the portfolio and wait for its schedule. Once a scheduled bid has been executed,
+:class:`~goflex.flex.fman.settlement_forwarding.SettlementForwarder` forwards its metering to FMAR (under the same
+lock).
 """
 
 from __future__ import annotations
@@ -17,21 +19,21 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from goflex.common.clock import Clock
 from goflex.flex.disaggregation import InvalidAggregateSchedule, NoValidDisaggregation, disaggregate
-from goflex.flex.fman import accounting
 from goflex.flex.fman.accounting import payment_shares, scheduled_flex_kwh
 from goflex.flex.fman.bids import bid_deadline, build_bid, market_payment_eur
 from goflex.flex.fman.errors import MarketRefused, MarketUnavailable, RequestRefused
-from goflex.flex.fman.market_client import MarketClient, MarketRejection, MarketSchedule, MarketSettlement
+from goflex.flex.fman.market_client import MarketClient, MarketRejection, MarketSchedule
 from goflex.flex.fman.portfolio import Group, LiveBid, Portfolio, plan_round
 from goflex.flex.fman.push import Pusher
 from goflex.flex.fman.repository import BidRecord, FmanStore, OfferRecord, Tx
 from goflex.flex.fman.sale import for_sale
 from goflex.flex.fman.settings import FmanSettings
+from goflex.flex.fman.settlement_forwarding import SettlementForwarder
 from goflex.flex.json_codec import dump_schedule
 from goflex.flex.model import FlexOffer, FlexOfferState, Schedule
 
@@ -75,6 +77,7 @@ class Trader:
         self.lock = asyncio.Lock()
         self._deadlines: dict[str, datetime] = {}
         self._acks: list[str] = []
+        self.settlement = SettlementForwarder(store, clock, settings, market=market, counters=counters)
 
     # ----------------------------------------------------------------------------------------------- portfolio
     def load(self) -> None:
@@ -370,12 +373,7 @@ class Trader:
 
     # ------------------------------------------------------------------------------------------------ settlement
     async def settle_round(self) -> None:
-        """Forward the metering of scheduled bids to FMAR and store its settlement (issue 4, trading contract).
-
-        A bid is forwarded when every member assigned to it has metered all its intervals (``executed``), or
-        ``settlement_wait_s`` after the bid's end with what is there (:func:`accounting.bid_metering`: a missing
-        member interval counts as the member's baseline). The market's payment then replaces FMAN's estimate in
-        the members' payment shares and remuneration.
+        """Forward the metering of scheduled bids to FMAR and store its settlement (see :mod:`.settlement_forwarding`).
 
         Raises:
             MarketUnavailable: FMAR did not answer; the bid is forwarded again at the next round.
@@ -383,64 +381,7 @@ class Trader:
         if self.market is None:
             return
         async with self.lock:
-            with self.store.read() as tx:
-                due = [(bid, tx.offers(ids=bid.aggregate.member_ids)) for bid in tx.bids(["scheduled"])]
-            for bid, records in due:
-                if bid.schedule is not None and bid.order_id is not None and self._settlement_due(bid, records):
-                    await self._settle(bid, records)
-
-    def _settlement_due(self, bid: BidRecord, records: list[OfferRecord]) -> bool:
-        assert bid.schedule is not None
-        ours = [r for r in records if r.bid_id == bid.id and r.schedule is not None]
-        if ours and all(r.state == FlexOfferState.EXECUTED.value for r in ours):
-            return True
-        step = timedelta(seconds=bid.bid.num_seconds_per_interval)
-        end = bid.schedule.start_time + step * sum(max(1, s.duration) for s in bid.schedule.slices)
-        return self.clock.now() >= end + timedelta(seconds=self.settings.settlement_wait_s)
-
-    async def _settle(self, bid: BidRecord, records: list[OfferRecord]) -> None:
-        assert self.market is not None
-        assert bid.schedule is not None
-        assert bid.order_id is not None
-        step = timedelta(seconds=bid.bid.num_seconds_per_interval)
-        by_id = {r.id: r for r in records}
-        members = []
-        for member, offset in zip(bid.aggregate.members, bid.aggregate.offsets, strict=True):
-            record = by_id.get(member.id)
-            if record is not None and record.bid_id == bid.id and record.schedule is not None:
-                members.append(accounting.MemberMetering(record.offer, record.schedule.start_time, record.metered))
-            else:  # withdrawn or expired before the schedule came: it ran its baseline
-                members.append(accounting.MemberMetering(member, bid.schedule.start_time + offset * step, {}))
-        intervals = accounting.bid_metering(bid.schedule, bid.bid.num_seconds_per_interval, members)
-        try:
-            settlement = await self.market.post_metering(bid.order_id, intervals)
-        except MarketRefused as exc:
-            known = await self.market.settlement(bid.order_id) if exc.code == "already_settled" else None
-            if known is None:
-                self.counters[f"settlements_refused_{exc.code}"] += 1
-                log.error("bid %s: FMAR refused its metering: %s %s", bid.id, exc.code, exc)
-                bid.state, bid.reason = "settlement_failed", exc.code
-                self._save_bid(bid)
-                return
-            settlement = known
-        self._store_settlement(bid, records, settlement)
-
-    def _store_settlement(self, bid: BidRecord, records: list[OfferRecord], settlement: MarketSettlement) -> None:
-        ours = [r for r in records if r.bid_id == bid.id and r.schedule is not None]
-        shares = accounting.settled_shares(settlement.payment_eur, {r.id: r.delivered_flex_kwh for r in ours})
-        now = self.clock.now()
-        with self.store.write() as tx:
-            for record in ours:
-                record.payment_share_eur = shares[record.id]
-                record.remuneration_eur = accounting.settled_remuneration_eur(
-                    self.settings.remuneration,
-                    settled_share_eur=shares[record.id],
-                    delivered_flex=record.delivered_flex_kwh,
-                )
-                tx.save_offer(record, now)
-            bid.state, bid.settlement = "settled", settlement
-            tx.save_bid(bid, now)
-        self.counters["bids_settled"] += 1
+            await self.settlement.round()
 
     def _on_rejection(self, item: MarketRejection) -> None:
         with self.store.read() as tx:

@@ -233,6 +233,30 @@ class DirectControlAgent:
                         self.counters.register_refused += 1
                         log.warning("foa: %s %s: %s", name, register.channel, exc)
 
+    @property
+    def samples(self) -> dict[str, dict[datetime, float]]:
+        """Each relay's cumulative energy [kWh] at the slot boundaries its registers cover (channels summed).
+
+        A view of :attr:`registers` for tests and logs: the metering of a slot is the difference of its two
+        boundaries. Registers are kept for the unmetered offers and at least ``_REGISTER_HISTORY``.
+        """
+        out: dict[str, dict[datetime, float]] = {}
+        for device_id, channels in self.registers.items():
+            regs = list(channels.values())
+            spans = [r.samples() for r in regs]
+            if not regs or not all(spans):
+                continue
+            first = slot_floor(max(s[0].time for s in spans))
+            boundaries: dict[datetime, float] = {}
+            t = first
+            while t <= min(s[-1].time for s in spans):
+                values = [r.value_at(t) for r in regs]
+                if all(v is not None for v in values):
+                    boundaries[t] = sum(v for v in values if v is not None)
+                t += _SLOT
+            out[device_id] = boundaries
+        return out
+
     def _prune(self, now: datetime) -> None:
         """Keep each register from the first boundary an unmetered offer of its relay still needs."""
         open_states = (S.INITIAL, S.OFFERED, S.ACCEPTED, S.ASSIGNED)
@@ -242,7 +266,7 @@ class DirectControlAgent:
                 start = min(t.offer.start_after_time, needed.get(t.device_id, t.offer.start_after_time))
                 needed[t.device_id] = start
         for device_id, channels in self.registers.items():
-            keep_from = min(needed.get(device_id, now), now)
+            keep_from = min(needed.get(device_id, now), now - _REGISTER_HISTORY)
             for register in channels.values():
                 register.prune(keep_from)
 
@@ -442,3 +466,4 @@ class DirectControlAgent:
 
 
 _SLOT = timedelta(seconds=SLOT_S)
+_REGISTER_HISTORY = timedelta(hours=2)  # register samples kept after metering, for inspection (``samples``)
