@@ -1,7 +1,9 @@
 """``goflex demo`` trades: a short accelerated run ends with trades on the market.
 
 The whole demo runs as the user starts it (a child process): broker, platform, twin fleet, and the trading chain
-(FMAR, FMAN, the Direct Control FOA through the broker, the scripted DSO). Its last line sums the trading up.
+(FMAR, FMAN, the Direct Control FOA through the broker, a DSO buyer). Its last lines sum the trading up. The
+trade count is checked with the scripted DSO (it buys every hour, so a two-hour run trades); the live DOMS buys
+only when its scaled balance group is out of its dead band, so its run checks that it decided and reported.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ SUMMARY = re.compile(
 def test_a_short_accelerated_demo_ends_with_trades(tmp_path: Path) -> None:
     goflex = str(Path(sys.executable).parent / "goflex")
     demo = [goflex, "demo", "--houses", "10", "--speed", "600", "--hours", "2", "--port", "0", "--dir", "demo"]
-    done = subprocess.run(demo, cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False)
+    done = subprocess.run(
+        [*demo, "--buyer", "scripted"], cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert "market (FMAR): http://127.0.0.1:" in done.stderr
@@ -53,3 +57,19 @@ def test_no_trading_runs_the_demo_without_the_chain(tmp_path: Path) -> None:
     assert "market (FMAR)" not in done.stderr
     assert not any(map(SUMMARY.search, done.stderr.splitlines())), "no trading summary"
     assert not (tmp_path / "demo" / "market.db").exists()
+
+
+DOMS_LINE = re.compile(
+    r"DOMS (running|stopped \(.+\)): imbalance now .* (?P<decisions>\d+) decisions, (?P<orders>\d+) buy"
+)
+
+
+@pytest.mark.slow
+def test_the_live_doms_is_the_default_buyer_and_reports(tmp_path: Path) -> None:
+    goflex = str(Path(sys.executable).parent / "goflex")
+    demo = [goflex, "demo", "--houses", "4", "--speed", "600", "--hours", "1", "--port", "0", "--dir", "demo"]
+    done = subprocess.run(demo, cwd=tmp_path, capture_output=True, text=True, timeout=100, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    (line,) = [m for m in map(DOMS_LINE.search, done.stderr.splitlines()) if m]
+    assert int(line["decisions"]) >= 6, "one decision per 5 simulated minutes"

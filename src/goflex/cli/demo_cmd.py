@@ -1,4 +1,4 @@
-"""``goflex demo [--houses N] [--speed X] [--hours H] [--port P] [--no-web] [--no-trading]`` (DESIGN.md 5.2)."""
+"""``goflex demo [--houses N] [--speed X] [--hours H] [--no-trading] [--buyer doms|scripted] ...`` (DESIGN.md 5.2)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ def register(sub: Any) -> None:
         "--no-trading",
         dest="trading",
         action="store_false",
-        help="do not run the trading chain (FMAR, FMAN, the Direct Control FOA, the scripted DSO)",
+        help="do not run the trading chain (FMAR, FMAN, the Direct Control FOA, the DSO buyer)",
+    )
+    demo.add_argument(
+        "--buyer",
+        choices=("doms", "scripted"),
+        default="doms",
+        help="the DSO buyer: the live DOMS (default) or a scripted DSO buying every hour",
     )
     demo.add_argument("--dir", type=Path, default=Path("goflex-data/demo"), help="demo data (CA, database, outboxes)")
     demo.add_argument("--seed", type=int, default=1, help="random seed of the houses")
@@ -41,5 +47,6 @@ def _demo(args: argparse.Namespace) -> int:
         directory=args.dir,
         seed=args.seed,
         trading=args.trading,
+        buyer=args.buyer,
     )
     return asyncio.run(run_demo(options))

@@ -40,7 +40,16 @@ from goflex.broker.embedded.runner import AccessPolicyAuthorizer
 from goflex.cloudio.application import Application
 from goflex.common import GoflexError, SimClock
 from goflex.common.logs import RedactingFilter
-from goflex.demo.trading import FOA_IDENTITY, ScriptedDso, TradingChain, TradingOptions, TradingSnapshot, foa_grants
+from goflex.demo.doms_buyer import DomsBuyer, doms_grants, prepare_doms_pki
+from goflex.demo.trading import (
+    FOA_IDENTITY,
+    Buyer,
+    ScriptedDso,
+    TradingChain,
+    TradingOptions,
+    TradingSnapshot,
+    foa_grants,
+)
 from goflex.flex.fman.bids import BidPricing
 from goflex.flex.fman.settings import FmanSettings
 from goflex.flex.foa.iot_devices import CloudioHouses
@@ -74,6 +83,7 @@ class DemoOptions:
     directory: Path = Path("goflex-data/demo")
     seed: int = 1
     trading: bool = True
+    buyer: str = "doms"  # "doms" (the live DOMS) or "scripted" (a fixed DSO: trades in short test runs)
 
 
 async def wait_for_attribute(client: httpx.AsyncClient, path: str, clock: SimClock, poll_s: float = 10.0) -> None:
@@ -160,7 +170,7 @@ def _trading_rows(table: Table, f: TradingSnapshot) -> None:
         "FlexOffers made / accepted / rejected", f"{f.offers_made} / {f.offers_accepted} / {f.offers_rejected}"
     )
     table.add_row("bids (FMAN -> FMAR) / scheduled", f"{f.bids_submitted} / {f.bids_scheduled}")
-    table.add_row("buy orders (scripted DSO)", str(f.buy_orders))
+    table.add_row("buy orders (DSO)", str(f.buy_orders))
     table.add_row("trades / kWh / EUR", f"{f.trades} / {f.traded_kwh:.2f} / {f.traded_eur:.3f}")
     table.add_row("schedules received / executed / baselines", f"{f.schedules} / {f.metered} / {f.baselines}")
     table.add_row("relay commands / comfort overrides", f"{f.commands} / {f.overrides}")
@@ -173,6 +183,8 @@ def _final_trading(console: Console, f: TradingSnapshot) -> None:
         f"{f.schedules} schedules ({f.metered} executed and metered), {f.baselines} baselines",
         soft_wrap=True,
     )
+    if f.buyer:
+        console.print(f.buyer, soft_wrap=True)
 
 
 def _log_to_file(path: Path) -> None:
@@ -195,7 +207,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     specs = pilot_fleet(options.houses, seed=options.seed)
     names = [spec.name for spec in specs]
     pki = await asyncio.to_thread(prepare_pki, directory, names)
-    grants = await asyncio.to_thread(_broker_grants, pki, names, trading=options.trading)
+    grants = await asyncio.to_thread(_broker_grants, pki, names, trading=options.trading, buyer=options.buyer)
     started = datetime.now(UTC)
     clock = SimClock(started, speed=options.speed)
     broker = EmbeddedBroker(
@@ -279,7 +291,7 @@ def _operator_tasks(api: str | None, pki: Path, specs: list[HouseSpec], clock: S
     return [asyncio.create_task(operator(api, password, target.name, relay, clock))]
 
 
-def _broker_grants(pki: Path, names: list[str], *, trading: bool) -> list[Grant]:
+def _broker_grants(pki: Path, names: list[str], *, trading: bool, buyer: str) -> list[Grant]:
     """The platform services' grants, and with trading the FOA's: WRITE on the demo's houses, nothing else.
 
     The FOA's application certificate is created once, then reused like the houses'.
@@ -289,6 +301,9 @@ def _broker_grants(pki: Path, names: list[str], *, trading: bool) -> list[Grant]
         if not (pki / f"{FOA_IDENTITY}.crt").is_file():
             CertificateAuthority.load(pki).issue(FOA_IDENTITY, CertificateKind.APPLICATION)
         grants += foa_grants(FOA_IDENTITY, names)
+        if buyer == "doms":
+            prepare_doms_pki(pki)
+            grants += doms_grants()
     return grants
 
 
@@ -296,7 +311,7 @@ def _broker_grants(pki: Path, names: list[str], *, trading: bool) -> list[Grant]
 async def _trading(
     options: DemoOptions, clock: SimClock, *, specs: list[HouseSpec], pki: Path, broker_url: str, console: Console
 ) -> AsyncIterator[TradingChain]:
-    """FMAR, FMAN, the Direct Control FOA (through the broker) and the scripted DSO, on the demo's clock."""
+    """FMAR, FMAN, the Direct Control FOA (through the broker) and the DSO buyer, on the demo's clock."""
     app = Application(
         FOA_IDENTITY,
         broker=broker_url,
@@ -317,7 +332,18 @@ async def _trading(
         houses = CloudioHouses(app, specs, clock)
         await houses.start()
         try:
-            buyer = ScriptedDso()
+            buyer: Buyer = (
+                DomsBuyer(
+                    broker_url,
+                    pki,
+                    options.directory,
+                    houses=options.houses,
+                    seed=options.seed,
+                    token_cache_s=60.0 * max(options.speed, 1.0),
+                )
+                if options.buyer == "doms"
+                else ScriptedDso()
+            )
             async with TradingChain(
                 trading_options, clock, houses=specs, devices=houses, reader=houses, buyer=buyer
             ) as chain:
