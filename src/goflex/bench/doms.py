@@ -1,8 +1,9 @@
 """``goflex bench doms``: DOMS's optimisation cycle and evaluation speed (issue 5 section 6).
 
 * Cycle: one :func:`goflex.doms.optimiser.solve` (LP build and HiGHS) for horizons of 4, 12 and 24 h and fleets
-  of 10, 100 and 1,000 aggregated offers, each a group of devices with block lengths 1, 2, 4 and 8 quarters,
-  against three forecast quantiles of an imbalance random walk. Target: < 5 s for 24 h and 1,000 offers.
+  of 10, 100 and 1,000 aggregated offers, each a group of devices as a store (headroom 0.5-4 h, recovery share
+  0.2-1 per quarter, some already blocked or recovering), against three forecast quantiles of an imbalance
+  random walk. Target: < 5 s for 24 h and 1,000 offers.
 * Evaluation: a generated pilot and territory scenario through :func:`goflex.doms.evaluation.evaluate` (three
   cases each), reported as simulated scenario days per wall-clock minute, with the evaluation's own figures.
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from goflex.doms.optimiser import PlanProblem, ShedOffer, solve
+from goflex.doms.optimiser import PlanProblem, StoreOffer, solve
 from goflex.doms.prices import TwoPrice
 
 HORIZONS_H = (4, 12, 24)
@@ -48,11 +49,13 @@ def cycle_problem(offers: int, horizon_quarters: int, seed: int) -> PlanProblem:
     imbalance = np.stack([walk - 2.0, walk, walk + 2.0])
     spot = 40.0 + 10.0 * np.sin(np.arange(horizon_quarters) / 96.0 * 2 * np.pi)
     shed = tuple(
-        ShedOffer(
+        StoreOffer(
             f"offer-{i}",
             np.full(horizon_quarters, 10.0 / offers) * rng.uniform(0.5, 1.5),
-            (1, 2, 4, 8),
-            duty=float(rng.uniform(0.2, 0.6)),
+            hold_h=float(rng.uniform(0.5, 4.0)),
+            recovery_share=float(rng.uniform(0.2, 1.0)),
+            held_mwh=float(rng.choice([0.0, 2.0 / offers])),
+            recovering_mwh=float(rng.choice([0.0, 1.0 / offers])),
             rebound_factor=float(rng.choice([1.0, 1.05])),
             cost_eur_per_mwh=0.5,
         )
@@ -80,7 +83,7 @@ def bench_cycles(options: DomsBenchOptions) -> list[dict[str, Any]]:
                 "columns": plan.columns,
                 "cycle_s": round(float(np.median(times)), 4),
                 "solver_s": round(plan.solve_s, 4),
-                "blocks": len(plan.blocks),
+                "shed_mw_first_quarter": round(float(plan.shed_mw[:, 0].sum()), 4),
             }
             _progress(f"doms bench: cycle {row}")
             rows.append(row)

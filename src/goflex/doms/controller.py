@@ -3,20 +3,28 @@
 The controller is fed one 5-minute point at a time and never sees the future; where the points come from (a
 scenario file, the IoT layer) is the caller's business, and so is how the flexibility is reached: it asks an
 :class:`Environment` for the outlook (day-ahead schedule and weather of the coming quarters), the penalty rates
-and the offers. Every call returns a :class:`Decision`, a record of what it saw and why it acted, for the
-operator's log.
+and the offers (one per device group, with its current state: what is blocked, what is still recovering, what
+the FOAs measured). Every call returns a :class:`Decision`, a record of what it saw and why it acted.
+
+What DOMS orders is, per device group, the *baseline power to hold blocked* from now on (:class:`ShedOrder`);
+the FOAs choose the devices and release them first when comfort requires it (:mod:`goflex.doms.fleet_sim`).
 
 Per point (the interval ``[t, t + 5 min)`` arrives at ``t + 5 min``):
 
-1. :class:`goflex.doms.data_validation.LoadValidator`: a bad point stops all activations, with the reason;
-   good points resume them (seed 3.3.2: "stop automatically when out of tolerances").
-2. The natural imbalance point: load minus DOMS's own expected effect (its blocks' shed and rebound) minus the
+1. :class:`goflex.doms.data_validation.LoadValidator`: a bad point stops all shedding, with the reason; good
+   points resume it (seed 3.3.2: "stop automatically when out of tolerances").
+2. The natural imbalance point: load minus DOMS's own measured effect (the offers' ``effect_mw``) minus the
    day-ahead forecast, into :class:`goflex.doms.imbalance.QuarterEstimator`.
-3. Within a quarter (first two points): when stopped, or when the running quarter's projected imbalance is
-   inside the +/-1 MW dead band, the running blocks are cut short (``release``).
+3. Within a quarter (first two points; seed 3.3.2: act within the quarter once its sign is clear): the running
+   quarter is planned again from its live estimate, the rest of the horizon from the last forecast
+   (``replan``). Stopped: everything is released.
 4. At the quarter's last point: the quarter's estimate joins the history; the forecaster gives quantiles of the
-   coming quarters; the optimiser plans the horizon; the blocks that start in the next quarter are issued
-   (later ones are planned again next quarter: a rolling horizon).
+   coming quarters; the optimiser plans the horizon (``plan``); the targets of the next quarter are ordered
+   (later quarters are planned again: a rolling horizon).
+
+The dead band holds by construction: the optimiser never sheds in a quarter projected inside it, so the orders
+of such a quarter are zero and every relay closes. Releasing is not an activation (comfort may always release,
+and recovery is where the withheld heat goes); a shed is.
 """
 
 from __future__ import annotations
@@ -30,12 +38,23 @@ import numpy as np
 from goflex.doms.data_validation import LoadValidator, ValidationRules
 from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast, scenario_weights
 from goflex.doms.imbalance import POINTS_PER_QUARTER, QuarterEstimator
-from goflex.doms.optimiser import DEADBAND_MW, OptimiserError, PlanProblem, ShedOffer, block_shape, solve
+from goflex.doms.optimiser import (
+    DEADBAND_MW,
+    Offer,
+    OptimiserError,
+    Plan,
+    PlanProblem,
+    StoreOffer,
+    as_store,
+    solve,
+)
 from goflex.doms.prices import PenaltyRates
 
 QUARTER_S = 900
 STEP_S = 300
 HISTORY_QUARTERS = 35 * 96
+SHED_MIN_MW = 1e-4
+"""Planned shed below this (0.1 kW) is no order."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +85,12 @@ class Environment(Protocol):
         """Penalty rates of the same quarters."""
         ...
 
-    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
-        """The flexibility over the same quarters, given the blocks running (``name -> (delta, occupied)``)."""
+    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[Offer, ...]:
+        """The device groups over the same quarters, with their state now (blocked, held, recovering, effect).
+
+        ``committed`` is always empty: it is kept for environments written for the former block model (the
+        offers now carry their own state).
+        """
         ...
 
 
@@ -80,45 +103,32 @@ class QuarterForecaster(Protocol):
 
 
 @dataclass(frozen=True)
-class IssuedBlock:
-    """A block DOMS runs (absolute quarters).
+class ShedOrder:
+    """DOMS's order to one device group: hold ``power_mw`` of baseline power blocked from quarter ``start`` on.
 
     Attributes:
-        offer: the offer's name.
-        start: first blocked quarter.
-        length: blocked quarters.
-        power_mw: baseline power blocked [MW].
-        duty: the offer's duty (sets the rebound's power).
-        rebound_factor: the offer's rebound energy per shed energy.
+        offer: the group's (offer's) name.
+        start: the quarter the order is for (the running one within a quarter, else the next).
+        power_mw: baseline power to hold blocked [MW] (0 = close every relay of the group).
         cost_eur_per_mwh: the offer's price.
+        length: quarters the plan keeps shedding from ``start`` on (the next decision renews or changes it; a
+            market buyer orders that many quarters).
     """
 
     offer: str
     start: int
-    length: int
     power_mw: float
-    duty: float
-    rebound_factor: float
     cost_eur_per_mwh: float
-
-    @property
-    def shape(self) -> F64:
-        """Delta per MW blocked from ``start`` on (block then rebound) [MW/MW]."""
-        return block_shape(self.length, self.duty, self.rebound_factor)
+    length: int = 1
 
     @property
     def flex_cost_eur(self) -> float:
-        """Price of the shed energy [EUR]."""
+        """Price of the shed energy over one quarter [EUR]."""
         return self.power_mw * self.length * 0.25 * self.cost_eur_per_mwh
 
-    def delta_mw(self, quarter: int) -> float:
-        """This block's expected change of the load in ``quarter`` [MW]."""
-        k = quarter - self.start
-        return float(self.power_mw * self.shape[k]) if 0 <= k < self.shape.size else 0.0
 
-    def blocking(self, quarter: int) -> bool:
-        """Whether its relays are open in ``quarter``."""
-        return self.start <= quarter < self.start + self.length
+IssuedBlock = ShedOrder
+"""Former name of :class:`ShedOrder` (the blocks of fixed shape are gone)."""
 
 
 @dataclass(frozen=True)
@@ -128,21 +138,23 @@ class Decision:
     Attributes:
         time_s: start of the point's interval, Unix [s].
         quarter: the point's quarter.
-        kind: ``check`` (within a quarter) or ``plan`` (at its last point).
+        kind: ``check`` (within a quarter, no plan), ``replan`` (within a quarter, the running quarter planned
+            again from its live estimate) or ``plan`` (at its last point, for the next quarter).
         usable: the point passed the data checks.
         problems: what was wrong with the point.
-        stopped: activations are stopped.
-        reason: why they are stopped.
+        stopped: shedding is stopped.
+        reason: why it is stopped.
         estimate_mw: natural imbalance estimate of the running quarter [MW].
-        projected_mw: projected natural imbalance of the quarter decided on [MW] (the running one for a check,
-            the next one for a plan), rebound of past blocks included.
-        model: forecast model used (plans only).
-        forecast_mw: median forecast of the first coming quarters [MW] (plans only).
-        issued: blocks started for the next quarter.
-        released: running blocks were cut short.
-        acting: relays are open after this decision.
+        projected_mw: projected imbalance of the quarter decided on [MW] (the running one within a quarter, the
+            next one for a plan), recovery already due included: what the dead band is judged on.
+        model: forecast model used.
+        forecast_mw: median forecast of the first coming quarters [MW].
+        issued: the orders (with ``sets_targets``: the full set; groups not named hold nothing blocked).
+        sets_targets: this decision replaces the targets of every group.
+        released: shedding that was running is stopped (all targets zero).
+        acting: some relays are ordered open after this decision.
         expected_penalty_eur: expected penalty over the horizon with the plan [EUR].
-        flex_cost_eur: price of the issued blocks [EUR].
+        flex_cost_eur: price of the ordered shed over one quarter [EUR].
     """
 
     time_s: int
@@ -156,7 +168,8 @@ class Decision:
     projected_mw: float
     model: str = ""
     forecast_mw: tuple[float, ...] = ()
-    issued: tuple[IssuedBlock, ...] = ()
+    issued: tuple[ShedOrder, ...] = ()
+    sets_targets: bool = False
     released: bool = False
     acting: bool = False
     expected_penalty_eur: float = 0.0
@@ -176,9 +189,8 @@ class Decision:
             "projected_mw": _finite(self.projected_mw),
             "model": self.model,
             "forecast_mw": [round(v, 3) for v in self.forecast_mw],
-            "issued": [
-                {"offer": b.offer, "start": b.start, "length": b.length, "power_mw": b.power_mw} for b in self.issued
-            ],
+            "issued": [{"offer": b.offer, "start": b.start, "power_mw": round(b.power_mw, 4)} for b in self.issued],
+            "sets_targets": self.sets_targets,
             "released": self.released,
             "acting": self.acting,
             "expected_penalty_eur": round(self.expected_penalty_eur, 2),
@@ -198,11 +210,14 @@ class ControllerSettings:
         horizon_quarters: optimisation horizon [quarters] (several hours to a day).
         deadband_mw: dead band half-width [MW] (seed 3.3.2: 1 MW).
         validation: tolerances of the data checks.
+        within_quarter: plan the running quarter again at its first two points (seed 3.3.2); the oracle, which
+            knows every quarter at its start, does without.
     """
 
     horizon_quarters: int = 24
     deadband_mw: float = DEADBAND_MW
     validation: ValidationRules = field(default_factory=ValidationRules)
+    within_quarter: bool = True
 
 
 @dataclass
@@ -259,41 +274,19 @@ class Controller:
         self.validator = LoadValidator(self.settings.validation)
         self.estimator = QuarterEstimator()
         self.history = _History()
-        self.blocks: list[IssuedBlock] = []
-        self._live: list[int] = []
-        self._next_forecast: float = math.nan
+        self.targets: dict[str, float] = {}
+        self.orders: list[ShedOrder] = []
+        self.activations = 0
+        self._forecast: QuantileForecast | None = None
+        self._forecast_origin = -1
         self._quarter_temp: list[float] = []
+        self._quarter_effect: list[float] = []
         self._dayahead_mw = math.nan
 
-    # -- own effect ----------------------------------------------------------------------------------------------
-    @property
-    def active(self) -> list[IssuedBlock]:
-        """The blocks whose block or rebound is not over yet."""
-        return [self.blocks[i] for i in self._live]
-
-    def own_delta_mw(self, quarter: int) -> float:
-        """DOMS's expected change of the load in ``quarter`` (shed negative, rebound positive) [MW]."""
-        return sum(b.delta_mw(quarter) for b in self.active)
-
-    def rebound_mw(self, quarter: int) -> float:
-        """Rebound already due in ``quarter`` from running or ended blocks [MW]."""
-        return sum(max(b.delta_mw(quarter), 0.0) for b in self.active)
-
-    def blocking(self, quarter: int) -> bool:
-        """Whether any block holds relays open in ``quarter``."""
-        return any(b.blocking(quarter) for b in self.active)
-
-    def _release(self, now: int, end: int) -> bool:
-        """Cut the blocks short so that they end at quarter ``end`` (exclusive); True if any held relays at ``now``.
-
-        The rebound of a cut block follows at once (its shape is recomputed for the shorter length).
-        """
-        acting = self.blocking(now)
-        for i in self._live:
-            b = self.blocks[i]
-            if b.start < end < b.start + b.length:
-                self.blocks[i] = replace(b, length=end - b.start)
-        return acting
+    def blocking(self, quarter: int | None = None) -> bool:
+        """Whether some group is ordered to hold relays open now (``quarter`` kept for compatibility)."""
+        del quarter
+        return any(v > 0 for v in self.targets.values())
 
     # -- the cycle -----------------------------------------------------------------------------------------------
     def step(self, point: LivePoint) -> Decision:
@@ -302,15 +295,21 @@ class Controller:
             raise ValueError("points are 5-minute intervals")
         quarter = (point.time_s - self.start_s) // QUARTER_S
         slot = (point.time_s - self.start_s) % QUARTER_S // STEP_S
-        verdict = self.validator.check(point.load_mw, point.dayahead_mw)
-        natural = point.load_mw - self.own_delta_mw(quarter) - point.dayahead_mw if verdict.usable else math.nan
+        last = slot == POINTS_PER_QUARTER - 1
+        horizon = self.settings.horizon_quarters
+        offers = tuple(as_store(o) for o in self.env.offers(quarter + 1 if last else quarter, horizon, {}))
+        # measured by the FOAs when they report it, else what was ordered (the shed, without its recovery)
+        effect = sum(o.effect_mw if o.effect_mw is not None else -self.targets.get(o.name, 0.0) for o in offers)
+        # the checks see the load without DOMS's own effect: its releases must not read as spikes
+        verdict = self.validator.check(point.load_mw - effect, point.dayahead_mw)
+        natural = point.load_mw - effect - point.dayahead_mw if verdict.usable else math.nan
         self.estimator.add(quarter, natural)
         if slot == 0:
-            self._quarter_temp = []
+            self._quarter_temp, self._quarter_effect = [], []
         self._quarter_temp.append(point.temp_c)
+        self._quarter_effect.append(effect)
         self._dayahead_mw = point.dayahead_mw
-        prior = self._next_forecast if math.isfinite(self._next_forecast) else 0.0
-        estimate = self.estimator.estimate(prior)
+        estimate = self.estimator.estimate(self._prior(quarter))
         base = Decision(
             point.time_s,
             quarter,
@@ -320,89 +319,108 @@ class Controller:
             verdict.stopped,
             verdict.reason,
             estimate.imbalance_mw,
-            estimate.imbalance_mw + self.rebound_mw(quarter),
+            estimate.imbalance_mw,
         )
-        if slot < POINTS_PER_QUARTER - 1:
-            released = False
-            if verdict.stopped or abs(base.projected_mw) <= self.settings.deadband_mw:
-                released = self._release(quarter, quarter + 1)
-            # a release closes the relays at once (the bookkeeping keeps the quarter as blocked: shed in part)
-            return replace(base, released=released, acting=self.blocking(quarter) and not released)
+        if not last:
+            if verdict.stopped:
+                return self._release_all(base)
+            if not self.settings.within_quarter or self._forecast is None:
+                return replace(base, acting=self.blocking())
+            return self._replan(base, quarter, slot, offers)
         known = estimate.imbalance_mw if estimate.points_seen else math.nan
         self.history.add(
             float(self.start_s + quarter * QUARTER_S), known, self._dayahead_mw, float(np.mean(self._quarter_temp))
         )
-        return self._plan(base, quarter)
+        return self._plan(base, quarter, offers)
 
-    def _plan(self, base: Decision, quarter: int) -> Decision:
+    def _prior(self, quarter: int) -> float:
+        """The last forecast of ``quarter`` (0 without one): the running quarter's estimate before any point."""
+        f = self._forecast
+        if f is None or not 0 <= quarter - self._forecast_origin - 1 < f.values_mw.shape[1]:
+            return 0.0
+        return float(f.median_mw[quarter - self._forecast_origin - 1])
+
+    def _release_all(self, base: Decision, kind: str = "check") -> Decision:
+        released = self.blocking()
+        self.targets = {}
+        return replace(base, kind=kind, issued=(), sets_targets=True, released=released, acting=False)
+
+    def _replan(self, base: Decision, quarter: int, slot: int, offers: tuple[StoreOffer, ...]) -> Decision:
+        """The running quarter again, from its live estimate (``slot + 1`` of its 3 points known)."""
+        assert self._forecast is not None
+        horizon = self.settings.horizon_quarters
+        elapsed = (slot + 1) / POINTS_PER_QUARTER
+        # the quarter's mean: natural estimate plus what DOMS did in its elapsed part; the rest is planned
+        first = base.estimate_mw + elapsed * float(np.mean(self._quarter_effect))
+        lead = quarter - self._forecast_origin - 1
+        values = self._forecast.values_mw
+        idx = np.minimum(np.arange(lead, lead + horizon), values.shape[1] - 1)
+        scenarios = values[:, idx].copy()
+        scenarios[:, 0] = first
+        problem = PlanProblem(
+            imbalance_mw=scenarios,
+            weights=scenario_weights(self._forecast.levels),
+            rates=self.env.rates(quarter, horizon),
+            offers=offers,
+            deadband_mw=self.settings.deadband_mw,
+            first_fraction=1.0 - elapsed,
+        )
+        return self._decide(replace(base, kind="replan"), quarter, problem, self._forecast)
+
+    def _plan(self, base: Decision, quarter: int, offers: tuple[StoreOffer, ...]) -> Decision:
         nxt = quarter + 1
         horizon = self.settings.horizon_quarters
-        self._live = [i for i in self._live if self.blocks[i].start + self.blocks[i].shape.size > nxt]
         if base.stopped:
-            released = self._release(nxt, nxt)
-            self._next_forecast = math.nan
-            return replace(base, kind="plan", released=released, acting=self.blocking(nxt))
+            self._forecast = None
+            return self._release_all(base, "plan")
         outlook = self.env.outlook(nxt, horizon)
         try:
             forecast = self.forecaster.forecast(quarter, self.history.frozen(), outlook)
         except ValueError:
-            return replace(base, kind="plan", released=self._release(nxt, nxt), acting=self.blocking(nxt))
-        median = forecast.median_mw
-        self._next_forecast = float(median[0])
-        rebound = np.array([self.rebound_mw(q) for q in range(nxt, nxt + horizon)])
-        released = False
-        if abs(median[0] + rebound[0]) <= self.settings.deadband_mw:
-            released = self._release(nxt, nxt)
-            rebound = np.array([self.rebound_mw(q) for q in range(nxt, nxt + horizon)])
+            self._forecast = None
+            return self._release_all(base, "plan")
+        self._forecast, self._forecast_origin = forecast, quarter
         problem = PlanProblem(
             imbalance_mw=forecast.values_mw,
             weights=scenario_weights(forecast.levels),
             rates=self.env.rates(nxt, horizon),
-            offers=self.env.offers(nxt, horizon, self._committed(nxt, horizon)),
+            offers=offers,
             deadband_mw=self.settings.deadband_mw,
-            rebound_mw=rebound,
         )
+        return self._decide(replace(base, kind="plan"), nxt, problem, forecast)
+
+    def _decide(self, base: Decision, quarter: int, problem: PlanProblem, forecast: QuantileForecast) -> Decision:
+        """Solve and order the first quarter's shed; a failed solve releases everything (never act blind)."""
         try:
-            plan = solve(problem)
+            plan: Plan = solve(problem)
         except OptimiserError:
-            return replace(base, kind="plan", model=forecast.model, released=released, acting=self.blocking(nxt))
+            return replace(self._release_all(base, base.kind), model=forecast.model)
         offers = problem.offers
-        issued = tuple(
-            IssuedBlock(
-                offers[b.offer].name,
-                nxt,
-                b.length,
-                b.power_mw,
-                offers[b.offer].duty,
-                offers[b.offer].rebound_factor,
-                offers[b.offer].cost_eur_per_mwh,
-            )
-            for b in plan.blocks
-            if b.start == 0
+        orders = tuple(
+            ShedOrder(o.name, quarter, float(plan.shed_mw[i, 0]), o.cost_eur_per_mwh, _run_length(plan.shed_mw[i]))
+            for i, o in enumerate(offers)
+            if plan.shed_mw[i, 0] > SHED_MIN_MW
         )
-        self._live.extend(range(len(self.blocks), len(self.blocks) + len(issued)))
-        self.blocks.extend(issued)
+        new = {o.offer: o.power_mw for o in orders}
+        self.activations += sum(1 for name in new if self.targets.get(name, 0.0) <= 0.0)
+        released = self.blocking() and not new
+        self.targets = new
+        self.orders.extend(orders)
         return replace(
             base,
-            kind="plan",
             projected_mw=float(plan.projected_mw[0]),
             model=forecast.model,
-            forecast_mw=tuple(float(v) for v in median[:8]),
-            issued=issued,
+            forecast_mw=tuple(float(v) for v in problem.imbalance_mw[len(forecast.levels) // 2, :8]),
+            issued=orders,
+            sets_targets=True,
             released=released,
-            acting=self.blocking(nxt),
+            acting=bool(new),
             expected_penalty_eur=plan.expected_penalty_eur,
-            flex_cost_eur=sum(b.flex_cost_eur for b in issued),
+            flex_cost_eur=sum(o.flex_cost_eur for o in orders),
         )
 
-    def _committed(self, first: int, horizon: int) -> dict[str, tuple[F64, F64]]:
-        out: dict[str, tuple[F64, F64]] = {}
-        for b in self.active:
-            delta, occupied = out.setdefault(b.offer, (np.zeros(horizon), np.zeros(horizon)))
-            shape = b.shape
-            for k in range(horizon):
-                j = first + k - b.start
-                if 0 <= j < shape.size:
-                    delta[k] += b.power_mw * shape[j]
-                    occupied[k] += b.power_mw
-        return out
+
+def _run_length(shed_mw: F64) -> int:
+    """Quarters in a row, from the first, with a planned shed."""
+    stops = np.flatnonzero(shed_mw <= SHED_MIN_MW)
+    return int(stops[0]) if stops.size else int(shed_mw.size)

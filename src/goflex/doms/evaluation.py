@@ -8,7 +8,9 @@ models for every device of ``fleet.json``) and the same random draws (weather, h
   load plus what the fleet does differently from the baseline (holes and bad values left as they are), the
   intraday forecast selected by rolling validation, offers computed from the devices' current state.
 * ``oracle``: the same controller and optimiser, given the true natural imbalance of the coming quarters (one
-  scenario), clean data, and the fleet's true baseline power per offer (perfect knowledge of device needs).
+  scenario), clean data, and the fleet's true effect on the load (its power minus the baseline's, per group):
+  perfect knowledge of the future load and of what the devices do. It plans once per quarter (it knows the
+  quarter at its start); the device states and the execution are those of DOMS.
 
 Settlement: the natural imbalance per quarter is the file's load, cleaned afterwards as the next day's official
 metering would be (:func:`goflex.doms.data_validation.clean_series`), minus the day-ahead forecast; each case
@@ -27,21 +29,12 @@ from typing import Any
 import numpy as np
 
 from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint
-from goflex.doms.data_validation import clean_series
-from goflex.doms.fleet_flex import (
-    FleetModel,
-    OfferKey,
-    build_fleet_model,
-    local_hour,
-    make_offers,
-    offer_keys,
-    room_power_w,
-    tank_power_w,
-)
+from goflex.doms.data_validation import ValidationRules, clean_series
+from goflex.doms.fleet_flex import FleetModel, build_fleet_model
 from goflex.doms.fleet_sim import STEP_S, FleetSim
 from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast
 from goflex.doms.forecast.selection import Selector, default_models
-from goflex.doms.optimiser import DEADBAND_MW, ShedOffer
+from goflex.doms.optimiser import DEADBAND_MW, StoreOffer
 from goflex.doms.prices import PenaltyRates, PriceModel, TwoPrice, penalty_eur
 from goflex.doms.scenario_files import Scenario
 from goflex.twin.weather import Weather
@@ -49,6 +42,8 @@ from goflex.twin.weather import Weather
 Progress = Callable[[str, float], None]
 """``progress(case, fraction)``: called as each case advances (fraction in [0, 1])."""
 QUARTER_S = 900
+NEVER_STOP = ValidationRules(stuck_points=10**9, spike_mw=1e9, incoherent_mw=1e9)
+"""The oracle's data checks: its data is clean (settled afterwards), nothing may stop it."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ class CaseResult:
         penalty_eur: total penalty [EUR].
         flex_cost_eur: price of the energy shed [EUR].
         flex_energy_mwh: energy shed (expected power of the blocked devices x time) [MWh].
-        activations: blocks issued.
+        activations: orders that start a group's shedding (its target from zero to more than zero).
         deadband_activations: quarters where relays stayed open after a projection inside the dead band.
         comfort_violation_device_minutes: device-minutes below comfort beyond the baseline's.
         stopped_quarters: quarters in which activations were stopped by the data checks.
@@ -173,8 +168,9 @@ class PerfectForecast:
 class _Env:
     """The evaluation's :class:`goflex.doms.controller.Environment`: schedule, weather, prices and offers."""
 
-    def __init__(self, ctx: _Context, sim: FleetSim, perfect_power_mw: F64 | None) -> None:
-        self.ctx, self.sim, self.perfect = ctx, sim, perfect_power_mw
+    def __init__(self, ctx: _Context, sim: FleetSim, base_group_mw: F64 | None) -> None:
+        self.ctx, self.sim, self.base_group_mw = ctx, sim, base_group_mw
+        self.step_index = 0
 
     def _index(self, first: int, horizon: int) -> np.ndarray[Any, np.dtype[np.int64]]:
         return np.minimum(np.arange(first, first + horizon), self.ctx.quarters - 1)
@@ -187,18 +183,37 @@ class _Env:
     def rates(self, first_quarter: int, horizon: int) -> PenaltyRates:
         return self.ctx.rates.window(first_quarter, horizon)
 
-    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
-        ctx = self.ctx
+    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[StoreOffer, ...]:
+        del committed  # the devices' state is in the offers
+        ctx, sim = self.ctx, self.sim
         idx = self._index(first_quarter, horizon)
-        power = self.perfect[:, idx] if self.perfect is not None else ctx.expected_power_mw[:, idx]
-        return make_offers(
-            ctx.model,
-            ctx.keys,
-            power,
-            ctx.installed_mw,
-            cost_eur_per_mwh=ctx.options.flex_cost_eur_per_mwh,
-            committed=committed,
-        )
+        mid_s = ctx.start_s + QUARTER_S * np.arange(first_quarter, first_quarter + horizon, dtype=np.float64) + 450.0
+        expected = sim.expected_mw(mid_s, ctx.temp_q[idx])
+        if self.base_group_mw is not None:  # the oracle: the true effect of each group
+            effect = sim.group_power_mw() - self.base_group_mw[:, self.step_index]
+        else:
+            effect = None
+        price = ctx.options.flex_cost_eur_per_mwh
+        offers = []
+        for g, st in enumerate(sim.group_states()):
+            shed_max = expected[g].copy()
+            shed_max[0] = max(st.available_mw, 0.0)
+            offers.append(
+                StoreOffer(
+                    name=ctx.model.group_names[g],
+                    shed_max_mw=np.maximum(shed_max, 0.0),
+                    hold_h=st.hold_h,
+                    recovery_share=st.recovery_share,
+                    held_mwh=st.held_mwh,
+                    recovering_mwh=st.recovering_mwh,
+                    recovering_share=st.recovering_share,
+                    rebound_factor=float(ctx.model.rebound_factor[g]),
+                    cost_eur_per_mwh=price,
+                    blocked_mw=st.blocked_mw,
+                    effect_mw=float(effect[g]) if effect is not None else st.effect_mw,
+                )
+            )
+        return tuple(offers)
 
 
 @dataclass(eq=False)
@@ -207,12 +222,6 @@ class _Context:
     options: EvaluationOptions
     model: FleetModel
     weather: Weather
-    keys: list[OfferKey]
-    key_names: dict[str, OfferKey]
-    tank_key: np.ndarray[Any, np.dtype[np.int64]]
-    room_key: np.ndarray[Any, np.dtype[np.int64]]
-    installed_mw: F64
-    expected_power_mw: F64
     start_s: int
     quarters: int
     time_s: F64
@@ -233,26 +242,7 @@ def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
     temp_5min = weather.temperature_c(time_s + STEP_S / 2)
     quarters = grid.quarters
     temp_q = temp_5min.reshape(-1, 3).mean(axis=1)
-    model = build_fleet_model(scenario.fleet, typical_outdoor_c=float(temp_q.mean()))
-    keys = offer_keys(model)
-    position = {(k.group, k.length): i for i, k in enumerate(keys)}
-    tank_key = np.array(
-        [position.get((int(g), int(c)), -1) for g, c in zip(model.tank_group, model.tank_class, strict=True)],
-        dtype=np.int64,
-    )
-    room_key = np.array(
-        [position.get((int(g), int(c)), -1) for g, c in zip(model.room_group, model.room_class, strict=True)],
-        dtype=np.int64,
-    )
-    quarter_mid = time_s[::3] + QUARTER_S / 2
-    expected_tank = tank_power_w(model, local_hour(quarter_mid))
-    expected_room = room_power_w(model, temp_q)
-    expected = np.zeros((len(keys), quarters))
-    installed = np.zeros(len(keys))
-    room_el = np.where(model.rooms.is_heat_pump, model.rooms.q_nom_w / 3.0, model.rooms.q_nom_w)
-    for k in range(len(keys)):
-        expected[k] = expected_tank[tank_key == k].sum(axis=0) + expected_room[room_key == k].sum(axis=0)
-        installed[k] = model.tanks.power_w[tank_key == k].sum() + room_el[room_key == k].sum()
+    model = build_fleet_model(scenario.fleet)
     clean, good = clean_series(grid.load_mw, grid.dayahead_mw)
     natural_q = (clean - grid.dayahead_mw).reshape(-1, 3).mean(axis=1)
     q = slice(None, None, 3)
@@ -263,12 +253,6 @@ def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
         options=options,
         model=model,
         weather=weather,
-        keys=keys,
-        key_names={k.name(model): k for k in keys},
-        tank_key=tank_key,
-        room_key=room_key,
-        installed_mw=installed / 1e6,
-        expected_power_mw=expected / 1e6,
         start_s=start_s,
         quarters=quarters,
         time_s=time_s,
@@ -285,10 +269,10 @@ def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
 @dataclass
 class _Run:
     fleet_mw: F64
-    key_power_mw: F64
+    group_mw: F64
     comfort_steps: np.ndarray[Any, np.dtype[np.int64]]
     decisions: list[Decision]
-    executed_mw: list[float]
+    shed_energy_mwh: float
     controller: Controller | None
 
 
@@ -298,27 +282,29 @@ def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | 
     sim = FleetSim(ctx.model, ctx.weather, float(ctx.start_s), seed)
     n = ctx.time_s.size
     grid = ctx.scenario.grid
-    controller = None
+    controller, env = None, None
     if case != "baseline" and base is not None:
         perfect = case == "oracle"
-        env = _Env(ctx, sim, base.key_power_mw if perfect else None)
+        env = _Env(ctx, sim, base.group_mw if perfect else None)
         forecaster = PerfectForecast(ctx.natural_q) if perfect else Selector(models=default_models(seed))
         settings = ControllerSettings(
-            horizon_quarters=ctx.options.horizon_quarters, deadband_mw=ctx.options.deadband_mw
+            horizon_quarters=ctx.options.horizon_quarters,
+            deadband_mw=ctx.options.deadband_mw,
+            within_quarter=not perfect,
+            validation=NEVER_STOP if perfect else ValidationRules(),
         )
         controller = Controller(start_s=ctx.start_s, environment=env, forecaster=forecaster, settings=settings)
     fleet_mw = np.zeros(n)
-    key_power = np.zeros((len(ctx.keys), ctx.quarters))
+    group_mw = np.zeros((sim.n_groups, n)) if case == "baseline" else np.zeros((0, 0))
     decisions: list[Decision] = []
-    executed: list[float] = []
-    n_keys = len(ctx.keys)
     every = max(1, n // 200)
     for i in range(n):
-        t, quarter = float(ctx.time_s[i]), i // 3
-        fleet_mw[i] = sim.step(t, quarter)
+        t = float(ctx.time_s[i])
+        fleet_mw[i] = sim.step(t)
         if case == "baseline":
-            key_power[:, quarter] += _per_key(ctx, sim, n_keys) / 3.0
-        if controller is not None and base is not None:
+            group_mw[:, i] = sim.group_power_mw()
+        if controller is not None and env is not None and base is not None:
+            env.step_index = i
             delta = fleet_mw[i] - base.fleet_mw[i]
             raw = ctx.clean_load[i] if case == "oracle" else grid.load_mw[i]
             load = raw + delta if (case == "oracle" or ctx.good[i]) else raw
@@ -326,25 +312,11 @@ def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | 
                 LivePoint(int(t), float(load), float(grid.dayahead_mw[i]), float(ctx.temp_5min[i]))
             )
             decisions.append(decision)
-            if decision.released:
-                sim.release_all(quarter if decision.kind == "check" else quarter + 1)
-            for b in decision.issued:
-                start_t = ctx.start_s + b.start * QUARTER_S
-                executed.append(sim.execute(ctx.key_names[b.offer], b.power_mw, b.length, b.start, float(start_t)))
+            if decision.sets_targets:
+                sim.set_targets({o.offer: o.power_mw for o in decision.issued})
         if progress is not None and (i % every == 0 or i == n - 1):
             progress(case, (i + 1) / n)
-    return _Run(fleet_mw, key_power, sim.comfort_steps(), decisions, executed, controller)
-
-
-def _per_key(ctx: _Context, sim: FleetSim, n_keys: int) -> F64:
-    out = np.zeros(n_keys)
-    if sim.last_tank_w.size:
-        keep = ctx.tank_key >= 0
-        out += np.bincount(ctx.tank_key[keep], weights=sim.last_tank_w[keep], minlength=n_keys)
-    if sim.last_room_w.size:
-        keep = ctx.room_key >= 0
-        out += np.bincount(ctx.room_key[keep], weights=sim.last_room_w[keep], minlength=n_keys)
-    return out / 1e6
+    return _Run(fleet_mw, group_mw, sim.comfort_steps(), decisions, sim.shed_energy_mwh, controller)
 
 
 def _settle(ctx: _Context, run: _Run, base: _Run | None) -> CaseResult:
@@ -353,11 +325,6 @@ def _settle(ctx: _Context, run: _Run, base: _Run | None) -> CaseResult:
     penalty = float(penalty_eur(imbalance * 0.25, ctx.rates).sum())
     if run.controller is None or base is None:
         return CaseResult(imbalance_mw=imbalance, penalty_eur=penalty)
-    blocks = run.controller.blocks
-    energy = sum(min(e, b.power_mw) * b.length * 0.25 for b, e in zip(blocks, run.executed_mw, strict=True))
-    cost = sum(
-        min(e, b.power_mw) * b.length * 0.25 * b.cost_eur_per_mwh for b, e in zip(blocks, run.executed_mw, strict=True)
-    )
     band = ctx.options.deadband_mw
     deadband = {
         d.quarter + (1 if d.kind == "plan" else 0)
@@ -369,9 +336,9 @@ def _settle(ctx: _Context, run: _Run, base: _Run | None) -> CaseResult:
     return CaseResult(
         imbalance_mw=imbalance,
         penalty_eur=penalty,
-        flex_cost_eur=float(cost),
-        flex_energy_mwh=float(energy),
-        activations=len(blocks),
+        flex_cost_eur=run.shed_energy_mwh * ctx.options.flex_cost_eur_per_mwh,
+        flex_energy_mwh=run.shed_energy_mwh,
+        activations=run.controller.activations,
         deadband_activations=len(deadband),
         comfort_violation_device_minutes=comfort,
         stopped_quarters=len(stopped),

@@ -1,28 +1,30 @@
-"""The fleet's flexibility, from the twin's vectorised physics: what can be shed, for how long, and the rebound.
+"""The fleet's devices and their flexibility from the twin's vectorised physics: expected power, headroom, deficit.
 
 Pure (numpy and the twin's models). A scenario's ``fleet.json`` groups (:mod:`goflex.doms.scenario_files`)
 become individual devices (:func:`build_fleet_model`): water heaters as the twin's two-node tanks
 (:mod:`goflex.twin.tank`), heat pumps and direct heaters as 1R1C buildings (:mod:`goflex.twin.space_heating`),
 each drawn around its group's values from the fleet's seed.
 
-A device's *headroom* is how long its relay may stay open before its comfort limit (physics-and-grid.md 2-3;
-flexoffer.md 2, "comfort first"): tank heat above the minimum temperature over its standby loss and expected
-draws, or room heat above the comfort floor over the building's net loss. Devices are put in *classes* by their
-typical headroom (blocks of at most 1, 2, 4 or 8 quarters); each (group, class) is one :class:`ShedOffer` whose
-capacity per quarter is the class's expected baseline power: steady-state heat demand at the forecast outdoor
-temperature over the COP for rooms, standby plus the expected hot-water draw profile for tanks.
+Per device (physics-and-grid.md 2-3; flexoffer.md 2, "comfort first"):
+
+* *expected power*: what it draws on average when left alone: steady-state heat demand at the outdoor
+  temperature over the COP for rooms, standby plus the hot-water draw profile for tanks;
+* *headroom*: how long its relay may stay open before its *release threshold* (the comfort limit plus a margin
+  that covers the worst plausible 5-minute draw or heat loss after the release): heat above the threshold over
+  the loss rate, draws counted at three times their mean for tanks;
+* *spare power*: installed minus expected power, what it catches up with once released.
+
+How the devices are grouped into offers and blocked is :mod:`goflex.doms.fleet_sim`'s part.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from goflex.doms.optimiser import ShedOffer
 from goflex.doms.scenario_files import DirectHeatingGroup, Fleet, HeatPumpGroup, WaterHeaterGroup
 from goflex.twin.dhw import KINDS, PEAKS_H
 from goflex.twin.heat_pump import heat_pump_cop, supply_temperature_c
@@ -31,18 +33,25 @@ from goflex.twin.tank import RHO_CP_J_PER_L_K, TankFleet, TankStates
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-CLASSES: Final = (1, 2, 4, 8)
-"""Longest block of a class [quarters]; utilities block up to ~2 h (physics-and-grid.md 3)."""
 QUARTER_S: Final = 900.0
 LITRES_PER_PERSON_DAY: Final = 45.0
-SAFETY: Final = 0.7
-"""Share of the headroom a block may use (draws and weather are uncertain)."""
 INTERNAL_GAINS_W: Final = 400.0
-TANK_MARGIN_K: Final = 5.0
-"""A blocked tank is released when its top is this close to its minimum (a shower takes a few kelvin)."""
-ROOM_MARGIN_K: Final = 0.25
-"""A blocked room is released this close to its comfort floor (it cools ~0.05 K per 5 minutes, and the heater
-needs a while to turn the fall around)."""
+TANK_MARGIN_K: Final = 8.0
+"""A blocked tank is released when its lower layer (element and thermostat) falls to its minimum plus this.
+
+A draw pushes lower-layer water into the upper layer (plug flow, :mod:`goflex.twin.tank`), so the lower layer is
+what the top becomes after a large draw: with it kept 8 K above the minimum (53 C for 45 C, one kelvin below the
+thermostat's own cut-in at set point minus dead band), even a draw of half the tank within the 5-minute step
+before the release leaves the top above the minimum, as it would in the baseline."""
+TANK_UPPER_MARGIN_K: Final = 8.0
+"""...and when its upper layer falls to its minimum plus this."""
+ROOM_MARGIN_K: Final = 0.4
+"""A blocked room is released this close to its comfort floor: it cools at most ~0.06 K per 5 minutes on the
+coldest days, and a heat pump's compressor may have to rest up to 20 minutes after the relay stopped it."""
+BLOCK_MARGIN_K: Final = 0.15
+"""A device is blocked only with at least this much more above its release threshold (no block-release flicker)."""
+HEADROOM_DRAW_FACTOR: Final = 3.0
+"""Hot-water draws counted at this multiple of their daily mean when computing a tank's headroom."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,8 +63,7 @@ class FleetModel:
         tanks: the water heaters; tank_group: group index per tank; tank_min_c: comfort limit [C];
             tank_persons: inhabitants per tank's house.
         rooms: the space heating (heat pumps and direct heaters); room_group; room_min_c: comfort floor [C].
-        tank_class, room_class: longest block [quarters] per device (0 = not offered).
-        rebound_factor: rebound energy per shed energy per group [-].
+        rebound_factor: recovery energy per energy withheld, per group [-].
     """
 
     group_names: tuple[str, ...]
@@ -66,8 +74,6 @@ class FleetModel:
     rooms: SpaceHeatingFleet
     room_group: I64
     room_min_c: F64
-    tank_class: I64
-    room_class: I64
     rebound_factor: F64
 
     @property
@@ -142,21 +148,18 @@ def _rooms(
     return fleet, idx, lo
 
 
-def build_fleet_model(fleet: Fleet, *, typical_outdoor_c: float) -> FleetModel:
-    """Draw the devices of ``fleet`` (from ``fleet.seed``) and class them by typical headroom.
+def build_fleet_model(fleet: Fleet) -> FleetModel:
+    """Draw the devices of ``fleet`` (from ``fleet.seed``).
 
     Args:
         fleet: the scenario's groups.
-        typical_outdoor_c: mean outdoor temperature of the period [C] (sets the rooms' typical headroom).
     """
     rng = np.random.default_rng([fleet.seed, 0xD035])
     tank_groups = [(i, g) for i, g in enumerate(fleet.groups) if isinstance(g, WaterHeaterGroup)]
     room_groups = [(i, g) for i, g in enumerate(fleet.groups) if isinstance(g, HeatPumpGroup | DirectHeatingGroup)]
     tanks, tank_group, tank_min, persons = _tanks(tank_groups, rng)
     rooms, room_group, room_min = _rooms(room_groups, rng)
-    mid_tank = tanks.setpoint_c - 0.5 * tanks.deadband_k
-    tank_head = _tank_headroom_s(tanks, persons, tank_min, mid_tank, mid_tank, draw_factor=2.0)
-    room_head = _room_headroom_s(rooms, room_min, rooms.setpoint_c, typical_outdoor_c)
+    # physics-and-grid.md 3: shifted energy roughly conserved for boilers, slightly increased for heat pumps
     factors = np.array([1.05 if isinstance(g, HeatPumpGroup) else 1.0 for g in fleet.groups])
     return FleetModel(
         group_names=tuple(f"{g.name}#{i}" for i, g in enumerate(fleet.groups)),
@@ -167,54 +170,57 @@ def build_fleet_model(fleet: Fleet, *, typical_outdoor_c: float) -> FleetModel:
         rooms=rooms,
         room_group=room_group,
         room_min_c=room_min,
-        tank_class=block_class(tank_head),
-        room_class=block_class(room_head),
         rebound_factor=factors,
     )
 
 
-def block_class(headroom_s: F64) -> I64:
-    """Longest class block (1, 2, 4 or 8 quarters) within ``SAFETY`` x headroom; 0 when not even one quarter."""
-    quarters = SAFETY * headroom_s / QUARTER_S
-    out = np.zeros(headroom_s.size, dtype=np.int64)
-    for c in CLASSES:
-        out[quarters >= c] = c
-    return out
+def tank_release_c(model: FleetModel) -> tuple[F64, F64]:
+    """Release thresholds of every tank [C]: lower layer and upper layer (see :data:`TANK_MARGIN_K`)."""
+    return model.tank_min_c + TANK_MARGIN_K, model.tank_min_c + TANK_UPPER_MARGIN_K
 
 
-def _tank_headroom_s(
-    tanks: TankFleet, persons: F64, min_c: F64, upper_c: F64, lower_c: F64, *, draw_factor: float
-) -> F64:
-    """Seconds until the top of a blocked tank reaches its minimum (half the tank's heat above it usable)."""
-    mean_c = 0.5 * (upper_c + lower_c)
-    usable_j = 0.5 * tanks.capacity_j_per_k * np.maximum(np.minimum(upper_c, mean_c + 2.0) - min_c, 0.0)
-    draw_w = draw_factor * persons * LITRES_PER_PERSON_DAY * RHO_CP_J_PER_L_K * (60.0 - tanks.cold_c) / 86400.0
-    loss_w = tanks.ua_w_per_k * (mean_c - tanks.ambient_c) + draw_w
-    return np.asarray(usable_j / np.maximum(loss_w, 1.0), dtype=np.float64)
+def room_release_c(model: FleetModel) -> F64:
+    """Release threshold of every room [C] (see :data:`ROOM_MARGIN_K`)."""
+    return np.asarray(model.room_min_c + ROOM_MARGIN_K, dtype=np.float64)
 
 
-def _room_headroom_s(rooms: SpaceHeatingFleet, min_c: F64, t_in_c: F64, t_out_c: float | F64) -> F64:
-    """Seconds until a blocked room cools to its comfort floor (infinite when it does not cool)."""
-    loss_w = rooms.h_w_per_k * (t_in_c - t_out_c) - INTERNAL_GAINS_W
-    usable_j = rooms.c_j_per_k * np.maximum(t_in_c - min_c, 0.0)
-    return np.asarray(np.where(loss_w > 1.0, usable_j / np.maximum(loss_w, 1.0), 1e9), dtype=np.float64)
-
-
-def tank_headroom_s(model: FleetModel, state: TankStates) -> F64:
-    """Current headroom of every tank [s] (draws counted at three times their daily mean, the release margin kept)."""
-    return _tank_headroom_s(
-        model.tanks,
-        model.tank_persons,
-        model.tank_min_c + TANK_MARGIN_K,
-        state.upper_c,
-        state.lower_c,
-        draw_factor=3.0,
+def _draw_w(model: FleetModel) -> F64:
+    """Mean hot-water draw of every tank's house as heat [W]."""
+    t = model.tanks
+    return np.asarray(
+        model.tank_persons * LITRES_PER_PERSON_DAY * RHO_CP_J_PER_L_K * (60.0 - t.cold_c) / 86400.0, dtype=np.float64
     )
 
 
+def tank_headroom_s(model: FleetModel, state: TankStates) -> F64:
+    """Seconds until a blocked tank reaches its release threshold [s] (draws at three times their mean).
+
+    The lower layer (half the tank) loses its standby share and, through the draws, is replaced by mains water:
+    its heat above the threshold over that loss.
+    """
+    t = model.tanks
+    low_rel, up_rel = tank_release_c(model)
+    c_low = 0.5 * t.capacity_j_per_k
+    draw_w = HEADROOM_DRAW_FACTOR * _draw_w(model)
+    # the lower layer's share of the draw heat: mains water replaces it at (T_l - cold) per (60 - cold)
+    loss_w = 0.5 * t.ua_w_per_k * (state.lower_c - t.ambient_c) + draw_w * np.clip(
+        (state.lower_c - t.cold_c) / (60.0 - t.cold_c), 0.0, 1.5
+    )
+    room_k = np.minimum(state.lower_c - low_rel, state.upper_c - up_rel)
+    return np.asarray(c_low * np.maximum(room_k, 0.0) / np.maximum(loss_w, 1.0), dtype=np.float64)
+
+
+def room_loss_w(model: FleetModel, t_in_c: F64, t_out_c: float) -> F64:
+    """Net heat loss of every room [W] (envelope minus internal gains; may be negative)."""
+    r = model.rooms
+    return np.asarray(r.h_w_per_k * (t_in_c - t_out_c) - INTERNAL_GAINS_W, dtype=np.float64)
+
+
 def room_headroom_s(model: FleetModel, state: SpaceHeatingStates, t_out_c: float) -> F64:
-    """Current headroom of every room [s] at outdoor temperature ``t_out_c``."""
-    return _room_headroom_s(model.rooms, model.room_min_c, state.t_in_c, t_out_c)
+    """Seconds until a blocked room cools to its release threshold [s] (1e9 when it does not cool)."""
+    loss_w = room_loss_w(model, state.t_in_c, t_out_c)
+    usable_j = model.rooms.c_j_per_k * np.maximum(state.t_in_c - room_release_c(model), 0.0)
+    return np.asarray(np.where(loss_w > 1.0, usable_j / np.maximum(loss_w, 1.0), 1e9), dtype=np.float64)
 
 
 def _dhw_profile() -> F64:
@@ -241,87 +247,21 @@ def tank_power_w(model: FleetModel, local_hour: F64) -> F64:
     return np.asarray(np.minimum(heat / t.efficiency[:, None], t.power_w[:, None]), dtype=np.float64)
 
 
+def room_cop(model: FleetModel, t_out_c: F64) -> F64:
+    """COP of every room heater [-], shape (rooms, len(t_out_c)) (1 for resistive heaters)."""
+    r = model.rooms
+    supply = supply_temperature_c(r.supply_design_c[:, None], t_out_c[None, :])
+    cop = np.where(r.is_heat_pump[:, None], heat_pump_cop(t_out_c[None, :], supply, r.carnot_efficiency[:, None]), 1.0)
+    return np.asarray(cop, dtype=np.float64)
+
+
 def room_power_w(model: FleetModel, t_out_c: F64) -> F64:
     """Expected electric power of each room heater [W], shape (rooms, len(t_out_c)): steady demand / COP."""
     r = model.rooms
     demand = np.clip(
         r.h_w_per_k[:, None] * (r.setpoint_c[:, None] - t_out_c[None, :]) - INTERNAL_GAINS_W, 0.0, r.q_nom_w[:, None]
     )
-    supply = supply_temperature_c(r.supply_design_c[:, None], t_out_c[None, :])
-    cop = np.where(r.is_heat_pump[:, None], heat_pump_cop(t_out_c[None, :], supply, r.carnot_efficiency[:, None]), 1.0)
-    return np.asarray(demand / cop, dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class OfferKey:
-    """Which devices an offer stands for: a group and a block class."""
-
-    group: int
-    length: int
-
-    def name(self, model: FleetModel) -> str:
-        """``group-name/L<quarters>``."""
-        return f"{model.group_names[self.group]}/L{self.length}"
-
-
-def offer_keys(model: FleetModel) -> list[OfferKey]:
-    """The (group, class) pairs that have devices."""
-    keys = {OfferKey(int(g), int(c)) for g, c in zip(model.tank_group, model.tank_class, strict=True) if c > 0}
-    keys |= {OfferKey(int(g), int(c)) for g, c in zip(model.room_group, model.room_class, strict=True) if c > 0}
-    return sorted(keys, key=lambda k: (k.group, k.length))
-
-
-def class_power_mw(model: FleetModel, keys: list[OfferKey], tank_w: F64, room_w: F64) -> tuple[F64, F64]:
-    """Baseline and installed power per offer key [MW]: shapes (keys, T) and (keys,).
-
-    Args:
-        model: the fleet.
-        keys: the offers.
-        tank_w: power of each tank per quarter [W], shape (tanks, T).
-        room_w: power of each room heater per quarter [W], shape (rooms, T).
-    """
-    t_count = tank_w.shape[1] if tank_w.ndim == 2 else room_w.shape[1]
-    power = np.zeros((len(keys), t_count))
-    installed = np.zeros(len(keys))
-    room_el = np.where(model.rooms.is_heat_pump, model.rooms.q_nom_w / 3.0, model.rooms.q_nom_w)
-    for k, key in enumerate(keys):
-        tm = (model.tank_group == key.group) & (model.tank_class == key.length)
-        rm = (model.room_group == key.group) & (model.room_class == key.length)
-        power[k] = (tank_w[tm].sum(axis=0) if tm.any() else 0.0) + (room_w[rm].sum(axis=0) if rm.any() else 0.0)
-        installed[k] = model.tanks.power_w[tm].sum() + room_el[rm].sum()
-    return power / 1e6, installed / 1e6
-
-
-def make_offers(
-    model: FleetModel,
-    keys: list[OfferKey],
-    power_mw: F64,
-    installed_mw: F64,
-    *,
-    cost_eur_per_mwh: float,
-    committed: dict[str, tuple[F64, F64]],
-) -> tuple[ShedOffer, ...]:
-    """One :class:`ShedOffer` per key, with the blocks already running (``committed[name] = (delta, occupied)``)."""
-    offers = []
-    for k, key in enumerate(keys):
-        name = key.name(model)
-        cap = power_mw[k]
-        duty = float(np.clip(cap.mean() / max(installed_mw[k], 1e-9), 0.05, 0.95)) if installed_mw[k] > 0 else 0.5
-        delta, occupied = committed.get(name, (None, None))
-        durations = tuple(d for d in CLASSES if d <= key.length)
-        offers.append(
-            ShedOffer(
-                name=name,
-                cap_mw=np.maximum(cap, 0.0),
-                durations=durations,
-                duty=duty,
-                rebound_factor=float(model.rebound_factor[key.group]),
-                cost_eur_per_mwh=cost_eur_per_mwh,
-                committed_mw=delta,
-                occupied_mw=occupied,
-            )
-        )
-    return tuple(offers)
+    return np.asarray(demand / room_cop(model, t_out_c), dtype=np.float64)
 
 
 def local_hour(time_s: F64) -> F64:
@@ -330,8 +270,3 @@ def local_hour(time_s: F64) -> F64:
     day_of_year = (time_s / 86400.0) % 365.25
     offset = np.where((day_of_year > 88) & (day_of_year < 300), 2.0, 1.0)
     return np.asarray(np.mod(time_s / 3600.0 + offset, 24.0), dtype=np.float64)
-
-
-def quarters_of(seconds: float) -> int:
-    """Whole quarters in ``seconds`` (rounded down)."""
-    return max(0, math.floor(seconds / QUARTER_S))

@@ -1,27 +1,39 @@
-"""Rolling-horizon choice of load shedding against the imbalance penalty, as one HiGHS LP (seed 3.3.2) (pure).
+"""Rolling-horizon choice of load shedding and recovery against the imbalance penalty, one HiGHS LP (seed 3.3.2).
 
 Seed 3.3.2: "Try to minimize the penalty caused by the error over a given horizon with load displacement. This
 requires the imbalance energy price to be optimized economically as well as a simulation of load displacement."
 
-Model, over ``T`` quarter hours (15-minute steps, several hours to a day):
+The fleet is a store of withheld heat (one :class:`StoreOffer` per group of alike devices on relays). A DSO
+controls *when* it opens relays and *when* it closes them again, so shedding and recovery are two decisions, not
+one fixed block shape. Over ``T`` quarter hours (quarter 0 may be the rest of the running quarter), per offer
+(:class:`StoreOffer`; a :class:`ShedOffer` of block lengths is converted):
 
-* Each :class:`ShedOffer` is a group of alike devices on relays (a FOA's interruption offer, flexoffer.md 2). A
-  *block* ``x[o, t, L]`` [MW] opens relays of devices whose baseline power is ``x`` from quarter ``t`` for ``L``
-  quarters (``L`` in the offer's comfort-limited durations), which lowers the load by ``x``; when they close, the
-  devices recover the withheld heat: a *rebound* of ``rebound_factor x L`` quarter-MW at the devices' spare power
-  ``x (1 - duty) / duty`` (their thermostats all call at once, physics-and-grid.md 3: "a payback peak comparable
-  to the shed power for 1-2 h"). The shape is fixed, so the LP sees the rebound where physics puts it.
-* Devices blocked or recovering cannot be blocked again: per offer and quarter, the blocks covering the quarter
-  (block or rebound phase) stay within the offer's capacity ``cap_mw`` minus what blocks in progress hold.
-* The natural imbalance is uncertain: ``K`` scenarios (forecast quantiles) with weights. Per scenario and quarter,
-  ``short - long = imbalance + delta`` with ``short, long >= 0`` and the penalty rates of
-  :mod:`goflex.doms.prices`; the objective is the expected penalty plus the flexibility's price per MWh shed.
-* Dead band (seed 3.3.2, "+/-1MW dead zone" between TG8000 and the 65 kV metering): no block may cover a quarter
-  whose projected imbalance (median scenario plus the committed rebound) lies inside the band; the caller may mark
-  more quarters as not allowed (data stopped). Blocks and their rebound must end inside the horizon.
+* ``b[t]`` [MW]: baseline power held blocked in quarter ``t`` (``0 <= b <= shed_max``); the load drops by ``b``.
+* ``H[t]`` [MWh]: heat deficit held by the blocked devices at the end of ``t``:
+  ``H[t] = H[t-1] + d[t] b[t] - u[t]`` with ``u[t] >= 0`` the deficit released (relays closed) in ``t``.
+  Comfort: ``H[t] <= hold_h x b[t]``: a blocked device holds at most ``hold_h`` hours of its baseline power
+  before its comfort limit (with margins), so the deficit needs devices kept blocked, and no blocked power
+  (a dead-band quarter, a stop) means everything is released.
+* ``R[t]`` [MWh]: deficit of released devices not made up yet: ``R[t] = R[t-1] + phi u[t] - d[t] r[t]``
+  (``phi`` = ``rebound_factor``: heat pumps draw a little more than they withheld). Released devices heat at
+  full power until they have caught up (physics-and-grid.md 3), so recovery is *forced*:
+  ``d[t] r[t] >= k (R[t-1] + phi u[t])`` with ``k`` the share of a quarter's spare power in the pending deficit.
+  The load rises by the recovery power ``r[t]``.
+* Whatever is still withheld at the end of the horizon is charged at the highest short rate of the horizon: it
+  must be recovered some time, and the LP may not count on a long quarter it cannot see.
 
-Comfort is not a cost here: it is a hard limit, through the offer's durations (computed from the devices'
-physics, :mod:`goflex.doms.fleet_flex`) and the FOA's rule that a device whose comfort is at stake is released.
+The natural imbalance is uncertain: ``K`` scenarios (forecast quantiles) with weights. Per scenario and quarter,
+``short - long = imbalance + f[t] (r - b)`` (``f`` = share of the quarter still to come) with the penalty rates of
+:mod:`goflex.doms.prices`; the objective is the expected penalty plus the flexibility's price per MWh shed.
+Shedding in a short quarter and recovering in a long one (or in any cheaper one) is what earns.
+
+Dead band (seed 3.3.2, "+/-1MW dead zone" between TG8000 and the 65 kV metering): no shed in a quarter whose
+projected imbalance (median scenario plus the recovery already due) lies inside the band; the caller may mark
+more quarters as not allowed (data stopped). Recovery is not an activation: releasing relays is always allowed
+(comfort comes first) and is where the deficit goes.
+
+Comfort is not a cost here: it is a hard limit, through ``hold_h`` (from the devices' states, with margins,
+:mod:`goflex.doms.fleet_sim`) and the FOA's rule that a device whose comfort is at stake is released.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ F64 = NDArray[np.float64]
 QUARTER_H = 0.25
 DEADBAND_MW = 1.0
 """Seed 3.3.2: do not act inside the +/-1 MW dead zone."""
+_VARS = 5  # b, u, r, H, R per offer and quarter
 
 
 class OptimiserError(GoflexError):
@@ -47,18 +60,71 @@ class OptimiserError(GoflexError):
 
 
 @dataclass(frozen=True)
-class ShedOffer:
-    """A group of devices that can be blocked, over the horizon's ``T`` quarters.
+class StoreOffer:
+    """A group of alike devices on relays, as a store of withheld heat over the horizon's ``T`` quarters.
 
     Attributes:
         name: label (the device group).
-        cap_mw: baseline power of the offer's devices per quarter [MW] (>= 0), shape ``(T,)``.
-        durations: allowed block lengths [quarters] (>= 1), from comfort.
-        duty: baseline power over installed power [-] in (0, 1): sets the rebound's power.
-        rebound_factor: rebound energy per energy shed [-] (>= 1 for heat pumps, about 1 for resistive loads).
+        shed_max_mw: baseline power that may be held blocked per quarter [MW] (>= 0), shape ``(T,)``.
+        hold_h: deficit a blocked device may hold per unit of its baseline power [h] (> 0): its comfort headroom.
+        recovery_share: share of a newly released deficit made up per quarter [-] in (0, 1] (spare power).
+        held_mwh: deficit held by the devices blocked now [MWh] (>= 0).
+        recovering_mwh: deficit of released devices still to be made up [MWh] (>= 0).
+        recovering_share: share of ``recovering_mwh`` made up in the coming quarter [-] in (0, 1] (default
+            ``recovery_share``).
+        rebound_factor: energy drawn in recovery per MWh withheld [-] (>= 1 for heat pumps, about 1 resistive).
         cost_eur_per_mwh: price paid per MWh shed [EUR/MWh] (>= 0).
-        committed_mw: delta of blocks already running (negative = shed, positive = rebound) [MW], shape ``(T,)``.
-        occupied_mw: capacity those blocks hold (block or rebound phase) [MW], shape ``(T,)``.
+        blocked_mw: baseline power blocked now [MW] (>= 0).
+        effect_mw: the group's measured effect on the load over the last 5 minutes [MW] (blocked devices'
+            expected power withheld, negative, plus released devices' power above their expected, positive);
+            None when nobody measures it (the controller then takes its order as the effect).
+    """
+
+    name: str
+    shed_max_mw: F64
+    hold_h: float
+    recovery_share: float = 1.0
+    held_mwh: float = 0.0
+    recovering_mwh: float = 0.0
+    recovering_share: float | None = None
+    rebound_factor: float = 1.0
+    cost_eur_per_mwh: float = 0.5
+    blocked_mw: float = 0.0
+    effect_mw: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.hold_h > 0 or not 0.0 < self.recovery_share <= 1.0:
+            raise OptimiserError(f"offer {self.name}: need hold_h > 0 and 0 < recovery_share <= 1")
+        if self.recovering_share is not None and not 0.0 < self.recovering_share <= 1.0:
+            raise OptimiserError(f"offer {self.name}: need 0 < recovering_share <= 1")
+        if self.rebound_factor <= 0 or self.cost_eur_per_mwh < 0 or self.held_mwh < 0 or self.recovering_mwh < 0:
+            raise OptimiserError(f"offer {self.name}: need rebound_factor > 0 and cost, held, recovering >= 0")
+        if np.any(self.shed_max_mw < 0) or self.blocked_mw < 0:
+            raise OptimiserError(f"offer {self.name}: shed_max_mw and blocked_mw must be >= 0")
+
+    @property
+    def k_now(self) -> float:
+        """Share of the current recovering deficit made up in the coming quarter."""
+        return self.recovery_share if self.recovering_share is None else self.recovering_share
+
+
+@dataclass(frozen=True)
+class ShedOffer:
+    """An interruption offer described by block lengths (the former model; still what a market bid says).
+
+    Converted for the LP by :meth:`to_store`: a block of at most ``max(durations)`` quarters means the devices
+    hold that long (``hold_h``), and their spare power ``(1 - duty) / duty`` per MW blocked sets how fast they
+    recover.
+
+    Attributes:
+        name: label.
+        cap_mw: baseline power offered per quarter [MW] (>= 0), shape ``(T,)``.
+        durations: allowed block lengths [quarters] (>= 1).
+        duty: baseline over installed power [-] in (0, 1).
+        rebound_factor: recovery energy per energy shed [-] (> 0).
+        cost_eur_per_mwh: price per MWh shed [EUR/MWh] (>= 0).
+        committed_mw: unused (kept for callers of the former model).
+        occupied_mw: capacity already held [MW], shape ``(T,)`` (subtracted from ``cap_mw``).
     """
 
     name: str
@@ -76,23 +142,28 @@ class ShedOffer:
         if not self.durations or min(self.durations) < 1 or np.any(self.cap_mw < 0):
             raise OptimiserError(f"offer {self.name}: durations must be >= 1 and cap_mw >= 0")
 
-    def shape(self, length: int) -> F64:
-        """Delta per MW blocked for ``length`` quarters, from the block's start [MW/MW]: -1 then the rebound."""
-        return block_shape(length, self.duty, self.rebound_factor)
+    def to_store(self) -> StoreOffer:
+        """The same flexibility as a store (see the class docstring)."""
+        hold_h = max(self.durations) * QUARTER_H
+        spare = (1.0 - self.duty) / self.duty
+        free = self.cap_mw - (self.occupied_mw if self.occupied_mw is not None else 0.0)
+        return StoreOffer(
+            name=self.name,
+            shed_max_mw=np.maximum(free, 0.0),
+            hold_h=hold_h,
+            recovery_share=min(1.0, QUARTER_H * spare / max(QUARTER_H, 0.5 * hold_h)),
+            rebound_factor=self.rebound_factor,
+            cost_eur_per_mwh=self.cost_eur_per_mwh,
+        )
 
 
-def block_shape(length: int, duty: float, rebound_factor: float) -> F64:
-    """Delta per MW blocked, quarter by quarter from the block's start: ``-1`` x ``length``, then the rebound.
+Offer = StoreOffer | ShedOffer
+"""What the optimiser takes: stores, or block offers it converts."""
 
-    The rebound returns ``rebound_factor x length`` quarter-MW at ``(1 - duty) / duty`` MW per MW blocked
-    (the blocked devices' spare power), the last quarter taking the remainder.
-    """
-    spare = (1.0 - duty) / duty
-    energy = rebound_factor * length
-    full = math.floor(energy / spare + 1e-9)
-    rest = energy - full * spare
-    rebound = [spare] * full + ([rest] if rest > 1e-9 else [])
-    return np.asarray([-1.0] * length + rebound, dtype=np.float64)
+
+def as_store(offer: Offer) -> StoreOffer:
+    """``offer`` as a :class:`StoreOffer`."""
+    return offer if isinstance(offer, StoreOffer) else offer.to_store()
 
 
 @dataclass(frozen=True)
@@ -100,47 +171,36 @@ class PlanProblem:
     """One optimisation over ``T`` quarters.
 
     Attributes:
-        imbalance_mw: natural imbalance scenarios [MW], shape ``(K, T)`` (positive = short).
+        imbalance_mw: natural imbalance scenarios [MW], quarter means, shape ``(K, T)`` (positive = short); for
+            a quarter already under way, its mean including what DOMS did in its elapsed part.
         weights: scenario probabilities, shape ``(K,)`` (sum 1).
         rates: penalty rates of the ``T`` quarters.
         offers: the flexibility.
-        allowed: quarters where blocks may run, shape ``(T,)`` (False where data is stopped); the dead band
+        allowed: quarters where shedding may run, shape ``(T,)`` (False where data is stopped); the dead band
             is applied on top.
         deadband_mw: half-width of the dead band [MW].
-        rebound_mw: load already due from past blocks' rebound [MW], shape ``(T,)``: it is part of the
-            projected imbalance the dead band is judged on (the shedding of running blocks is not: it is the
-            action itself).
+        first_fraction: share of quarter 0 still to come (1 at a quarter's start, 2/3 or 1/3 within it).
     """
 
     imbalance_mw: F64
     weights: F64
     rates: PenaltyRates
-    offers: tuple[ShedOffer, ...]
+    offers: tuple[Offer, ...]
     allowed: NDArray[np.bool_] | None = None
     deadband_mw: float = DEADBAND_MW
-    rebound_mw: F64 | None = None
+    first_fraction: float = 1.0
 
     @property
     def horizon(self) -> int:
         """T, the number of quarters."""
         return int(self.imbalance_mw.shape[1])
 
-
-@dataclass(frozen=True)
-class Block:
-    """A block chosen by the plan.
-
-    Attributes:
-        offer: index of the offer.
-        start: first quarter (0 = the first quarter of the horizon).
-        length: quarters blocked.
-        power_mw: baseline power blocked [MW].
-    """
-
-    offer: int
-    start: int
-    length: int
-    power_mw: float
+    @property
+    def fractions(self) -> F64:
+        """Share of each quarter the plan controls."""
+        f = np.ones(self.horizon)
+        f[0] = self.first_fraction
+        return f
 
 
 @dataclass(frozen=True)
@@ -148,16 +208,22 @@ class Plan:
     """The optimiser's answer.
 
     Attributes:
-        blocks: the blocks with a power above 1 kW, by start.
-        delta_mw: expected change of the load per quarter (committed plus new) [MW], shape ``(T,)``.
-        allowed: quarters where blocks were allowed (after the dead band), shape ``(T,)``.
-        projected_mw: median scenario plus committed rebound [MW] (what the dead band was judged on).
+        shed_mw: baseline power held blocked per offer and quarter [MW], shape ``(O, T)``.
+        recovery_mw: recovery power per offer and quarter [MW], shape ``(O, T)``.
+        held_mwh: deficit held by blocked devices at the end of each quarter [MWh], shape ``(O, T)``.
+        delta_mw: expected change of the quarter-mean load (recovery minus shed, over the controlled share of
+            each quarter) [MW], shape ``(T,)``.
+        allowed: quarters where shedding was allowed (after the dead band), shape ``(T,)``.
+        projected_mw: median scenario plus the recovery already due [MW] (what the dead band was judged on).
         expected_penalty_eur: expected penalty with the plan [EUR].
-        flex_cost_eur: price of the new blocks' shed energy [EUR].
+        flex_cost_eur: price of the planned shed energy [EUR].
         solve_s: solver time [s].
+        columns: LP columns.
     """
 
-    blocks: tuple[Block, ...]
+    shed_mw: F64
+    recovery_mw: F64
+    held_mwh: F64
     delta_mw: F64
     allowed: NDArray[np.bool_]
     projected_mw: F64
@@ -167,155 +233,126 @@ class Plan:
     columns: int = field(default=0)
 
 
-def _committed(problem: PlanProblem) -> F64:
-    total = np.zeros(problem.horizon)
-    for offer in problem.offers:
-        if offer.committed_mw is not None:
-            total += offer.committed_mw
-    return total
+def committed_recovery_mw(problem: PlanProblem) -> F64:
+    """Quarter-mean recovery power already due from the deficit released before the plan [MW], shape ``(T,)``."""
+    out = np.zeros(problem.horizon)
+    for o in map(as_store, problem.offers):
+        if o.recovering_mwh > 0:
+            left = o.recovering_mwh
+            for t in range(problem.horizon):
+                k = o.k_now if t == 0 else o.recovery_share
+                out[t] += k * left / QUARTER_H
+                left *= 1.0 - k
+    return out
 
 
 def allowed_quarters(problem: PlanProblem) -> tuple[NDArray[np.bool_], F64]:
-    """Quarters where blocks may run: outside the dead band of the projected imbalance, and allowed by the caller.
+    """Quarters where shedding may run: outside the dead band of the projected imbalance, and allowed by the caller.
 
     Returns:
-        The mask and the projected imbalance (median scenario plus committed rebound) [MW].
+        The mask and the projected imbalance (median scenario plus the recovery already due) [MW].
     """
     median = np.median(problem.imbalance_mw, axis=0)
-    projected = median + (problem.rebound_mw if problem.rebound_mw is not None else 0.0)
+    projected = np.asarray(median + committed_recovery_mw(problem), dtype=np.float64)
     mask = np.abs(projected) > problem.deadband_mw
     if problem.allowed is not None:
         mask &= problem.allowed
-    return mask, np.asarray(projected, dtype=np.float64)
+    return mask, projected
 
 
-@dataclass(frozen=True)
-class _Group:
-    """The admissible blocks of one offer and one length: columns ``first .. first + starts.size - 1``."""
+def merge_offers(offers: tuple[StoreOffer, ...]) -> tuple[tuple[StoreOffer, ...], list[list[int]]]:
+    """Merge alike offers (same price and rebound, headroom and recovery shares in the same bins) into one each.
 
-    offer: int
-    length: int
-    starts: NDArray[np.int64]
-    shape: F64
-    first: int
-    cost_per_mw: float
-
-
-def _block_columns(problem: PlanProblem, mask: NDArray[np.bool_]) -> list[_Group]:
-    """Every admissible block: all its blocked quarters allowed, block and rebound inside the horizon."""
-    t_max = problem.horizon
-    # run[t] = allowed quarters in a row from t on
-    run = np.zeros(t_max + 1, dtype=np.int64)
-    for t in range(t_max - 1, -1, -1):
-        run[t] = run[t + 1] + 1 if mask[t] else 0
-    groups: list[_Group] = []
-    first = 0
-    for o, offer in enumerate(problem.offers):
-        for length in sorted(set(offer.durations)):
-            shape = offer.shape(length)
-            starts = np.flatnonzero((run[:t_max] >= length) & (np.arange(t_max) + shape.size <= t_max))
-            if starts.size:
-                cost = offer.cost_eur_per_mwh * QUARTER_H * length
-                groups.append(_Group(o, length, starts.astype(np.int64), shape, first, cost))
-                first += starts.size
-    return groups
-
-
-def merge_offers(
-    offers: tuple[ShedOffer, ...], duty_step: float = 0.05
-) -> tuple[tuple[ShedOffer, ...], list[list[int]]]:
-    """Merge offers alike (same durations, rebound factor and price, duty within ``duty_step``) into one each.
-
-    The merged offer has the summed capacity, committed delta and occupancy, and the capacity-weighted duty. This
-    is the aggregation FMAN does (flexoffer.md 3) and keeps the LP small and well conditioned: a thousand nearly
-    identical offers make a highly degenerate LP (hundreds of seconds in simplex) whose optimum a few merged ones
-    reach in milliseconds.
+    This is the aggregation FMAN does (flexoffer.md 3): it keeps the LP small and well conditioned (a thousand
+    nearly identical offers make a highly degenerate LP). Bins: ``hold_h`` on a geometric grid of ratio 1.25,
+    recovery shares in steps of 0.1; the merged offer takes capacity-weighted parameters.
 
     Returns:
         The merged offers and, for each, the indices of its members.
     """
-    bins: dict[tuple[tuple[int, ...], float, float, int], list[int]] = {}
+    bins: dict[tuple[float, float, int, int, int], list[int]] = {}
     for i, o in enumerate(offers):
-        key = (tuple(sorted(set(o.durations))), o.rebound_factor, o.cost_eur_per_mwh, round(o.duty / duty_step))
+        key = (
+            o.rebound_factor,
+            o.cost_eur_per_mwh,
+            round(math.log(o.hold_h) / math.log(1.25)),
+            round(o.recovery_share * 10),
+            round(o.k_now * 10),
+        )
         bins.setdefault(key, []).append(i)
-    merged: list[ShedOffer] = []
+    merged: list[StoreOffer] = []
     members: list[list[int]] = []
     for idx in bins.values():
         group = [offers[i] for i in idx]
-        cap = np.sum([o.cap_mw for o in group], axis=0)
-        weight = np.array([float(o.cap_mw.mean()) for o in group]) + 1e-12
-        duty = float(np.dot(weight, [o.duty for o in group]) / weight.sum())
-        zeros = np.zeros_like(cap)
+        if len(group) == 1:
+            merged.append(group[0])
+            members.append(idx)
+            continue
+        weight = np.array([float(o.shed_max_mw.mean()) for o in group]) + 1e-12
+        rec_w = np.array([o.recovering_mwh for o in group]) + 1e-12
+
+        def mean(values: list[float], w: F64 = weight) -> float:
+            return float(np.dot(w, values) / w.sum())
+
         merged.append(
-            ShedOffer(
-                name="+".join(o.name for o in group) if len(group) == 1 else f"{group[0].name}+{len(group) - 1}",
-                cap_mw=cap,
-                durations=group[0].durations,
-                duty=duty,
+            StoreOffer(
+                name=f"{group[0].name}+{len(group) - 1}",
+                shed_max_mw=np.sum([o.shed_max_mw for o in group], axis=0),
+                hold_h=mean([o.hold_h for o in group]),
+                recovery_share=mean([o.recovery_share for o in group]),
+                held_mwh=sum(o.held_mwh for o in group),
+                recovering_mwh=sum(o.recovering_mwh for o in group),
+                recovering_share=mean([o.k_now for o in group], rec_w),
                 rebound_factor=group[0].rebound_factor,
                 cost_eur_per_mwh=group[0].cost_eur_per_mwh,
-                committed_mw=np.sum([o.committed_mw if o.committed_mw is not None else zeros for o in group], axis=0),
-                occupied_mw=np.sum([o.occupied_mw if o.occupied_mw is not None else zeros for o in group], axis=0),
+                blocked_mw=sum(o.blocked_mw for o in group),
+                effect_mw=None,
             )
         )
         members.append(idx)
     return tuple(merged), members
 
 
-def _free_mw(offer: ShedOffer) -> F64:
-    """Capacity not held by running blocks [MW]."""
-    return offer.cap_mw - (offer.occupied_mw if offer.occupied_mw is not None else 0.0)
-
-
-def _split(block: Block, merged: ShedOffer, member_ids: list[int], offers: tuple[ShedOffer, ...]) -> list[Block]:
-    """A merged block shared among its members in proportion to their free capacity over the block's quarters."""
-    if len(member_ids) == 1:
-        return [replace(block, offer=member_ids[0])]
-    span = slice(block.start, block.start + merged.shape(block.length).size)
-    free = np.array([float(np.min(_free_mw(offers[i])[span])) for i in member_ids])
-    free = np.maximum(free, 0.0)
-    share = free / free.sum() if free.sum() > 0 else np.full(free.size, 1.0 / free.size)
-    return [
-        Block(i, block.start, block.length, float(block.power_mw * w))
-        for i, w in zip(member_ids, share, strict=True)
-        if block.power_mw * w > 1e-4
-    ]
+def _split(
+    plan: Plan, merged: tuple[StoreOffer, ...], members: list[list[int]], offers: tuple[StoreOffer, ...]
+) -> Plan:
+    """A merged plan shared among the members: shed by their sheddable power, recovery by their deficit."""
+    t_max = plan.shed_mw.shape[1]
+    shed = np.zeros((len(offers), t_max))
+    recovery = np.zeros((len(offers), t_max))
+    held = np.zeros((len(offers), t_max))
+    for m, idx in enumerate(members):
+        cap = np.array([offers[i].shed_max_mw for i in idx])
+        share = cap / np.maximum(cap.sum(axis=0), 1e-12)
+        deficit = np.array([offers[i].held_mwh + offers[i].recovering_mwh + 1e-9 for i in idx])
+        shed[idx] = plan.shed_mw[m][None, :] * share
+        held[idx] = plan.held_mwh[m][None, :] * share
+        recovery[idx] = plan.recovery_mw[m][None, :] * (deficit / deficit.sum())[:, None]
+    del merged
+    return replace(plan, shed_mw=shed, recovery_mw=recovery, held_mwh=held)
 
 
 def solve(problem: PlanProblem, *, merge: bool = True) -> Plan:
-    """Choose the blocks that minimise expected penalty plus flexibility cost (see the module docstring).
+    """Choose shed and recovery that minimise expected penalty plus flexibility cost (see the module docstring).
 
     Args:
         problem: the inputs.
-        merge: merge alike offers first (:func:`merge_offers`); the blocks returned refer to the original offers.
+        merge: merge alike offers first (:func:`merge_offers`); the plan refers to the original offers.
 
     Raises:
         OptimiserError: inconsistent shapes, weights not summing to 1, or a solver failure.
     """
-    if merge and len(problem.offers) > 1:
-        merged, members = merge_offers(problem.offers)
-        if len(merged) < len(problem.offers):
-            plan = solve(replace(problem, offers=merged), merge=False)
-            split = [
-                b
-                for block in plan.blocks
-                for b in _split(block, merged[block.offer], members[block.offer], problem.offers)
-            ]
-            split.sort(key=lambda b: (b.start, b.offer, b.length))
-            return replace(plan, blocks=tuple(split))
-    k_count, t_max = problem.imbalance_mw.shape
-    if problem.weights.shape != (k_count,) or abs(float(problem.weights.sum()) - 1.0) > 1e-6:
-        raise OptimiserError("weights must have one value per scenario and sum to 1")
-    if problem.rates.short_eur_per_mwh.shape != (t_max,):
-        raise OptimiserError("rates must have one value per quarter of the horizon")
-    for offer in problem.offers:
-        if offer.cap_mw.shape != (t_max,):
-            raise OptimiserError(f"offer {offer.name}: cap_mw must have one value per quarter")
+    stores = tuple(as_store(o) for o in problem.offers)
+    problem = replace(problem, offers=stores)
+    _check(problem)
+    if merge and len(stores) > 1:
+        merged, members = merge_offers(stores)
+        if len(merged) < len(stores):
+            return _split(solve(replace(problem, offers=merged), merge=False), merged, members, stores)
     mask, projected = allowed_quarters(problem)
-    committed = _committed(problem)
-    groups = _block_columns(problem, mask)
-    n_x = sum(g.starts.size for g in groups)
-    lp = _build(problem, groups, n_x, committed)
+    t_max = problem.horizon
+    n_off = len(problem.offers)
+    lp = _build(problem, mask)
     h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stubs
     h.setOptionValue("output_flag", False)
     h.passModel(lp)
@@ -323,84 +360,122 @@ def solve(problem: PlanProblem, *, merge: bool = True) -> Plan:
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal:
         raise OptimiserError(f"HiGHS: {h.modelStatusToString(status)}")
-    x = np.asarray(h.getSolution().col_value[:n_x], dtype=np.float64)
-    delta = committed.copy()
-    blocks: list[Block] = []
-    flex_cost = 0.0
-    for g in groups:
-        values = x[g.first : g.first + g.starts.size]
-        for i in np.flatnonzero(values > 1e-3):
-            s = int(g.starts[i])
-            delta[s : s + g.shape.size] += values[i] * g.shape
-            flex_cost += float(values[i]) * g.cost_per_mw
-            blocks.append(Block(g.offer, s, g.length, float(values[i])))
-    blocks.sort(key=lambda b: (b.start, b.offer, b.length))
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    per = x[: n_off * _VARS * t_max].reshape(n_off, _VARS, t_max)
+    shed, recovery = np.maximum(per[:, 0, :], 0.0), np.maximum(per[:, 2, :], 0.0)
+    f = problem.fractions
+    delta = f * (recovery.sum(axis=0) - shed.sum(axis=0)) if n_off else np.zeros(t_max)
+    d = QUARTER_H * f
+    flex_cost = float(sum(o.cost_eur_per_mwh * float(np.dot(shed[i], d)) for i, o in enumerate(stores)))
     expected = float(h.getInfo().objective_function_value) - flex_cost
-    return Plan(tuple(blocks), delta, mask, projected, expected, flex_cost, h.getRunTime(), n_x)
+    held = np.maximum(per[:, 3, :], 0.0)
+    return Plan(shed, recovery, held, delta, mask, projected, expected, flex_cost, h.getRunTime(), lp.num_col_)
 
 
-def _build(problem: PlanProblem, groups: list[_Group], n_x: int, committed: F64) -> highspy.HighsLp:
-    """The LP: columns x (blocks), D (delta per quarter), s and l (short, long per scenario and quarter)."""
+def _check(problem: PlanProblem) -> None:
     k_count, t_max = problem.imbalance_mw.shape
-    n_off = len(problem.offers)
-    d0, s0 = n_x, n_x + t_max
+    if problem.weights.shape != (k_count,) or abs(float(problem.weights.sum()) - 1.0) > 1e-6:
+        raise OptimiserError("weights must have one value per scenario and sum to 1")
+    if problem.rates.short_eur_per_mwh.shape != (t_max,):
+        raise OptimiserError("rates must have one value per quarter of the horizon")
+    if not 0.0 < problem.first_fraction <= 1.0:
+        raise OptimiserError("first_fraction must be in (0, 1]")
+    if not np.all(np.isfinite(problem.imbalance_mw)):
+        raise OptimiserError("imbalance_mw must be finite")
+    for offer in map(as_store, problem.offers):
+        if offer.shed_max_mw.shape != (t_max,):
+            raise OptimiserError(f"offer {offer.name}: shed_max_mw must have one value per quarter")
+
+
+@dataclass
+class _Rows:
+    """The LP's rows, built ``T`` at a time (one per quarter), as sparse entries."""
+
+    t_max: int
+    rows: list[NDArray[np.int64]] = field(default_factory=list)
+    cols: list[NDArray[np.int64]] = field(default_factory=list)
+    vals: list[F64] = field(default_factory=list)
+    lower: list[F64] = field(default_factory=list)
+    upper: list[F64] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, terms: list[tuple[NDArray[np.int64], F64 | float, bool]], lower: F64, upper: F64) -> None:
+        """``T`` rows ``lower[t] <= sum coef x[col] <= upper[t]``; a lagged term puts ``col[t - 1]`` in row ``t``."""
+        r = self.count + np.arange(self.t_max)
+        for cols, coef, lagged in terms:
+            c = np.broadcast_to(np.asarray(coef, dtype=np.float64), (self.t_max,))
+            rr, cc, vv = (r[1:], cols[:-1], c[1:]) if lagged else (r, cols, c)
+            self.rows.append(rr)
+            self.cols.append(cc)
+            self.vals.append(vv.copy())
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.count += self.t_max
+
+
+def _first(value: float, t_max: int) -> F64:
+    """``value`` in quarter 0, zero after."""
+    out = np.zeros(t_max)
+    out[0] = value
+    return out
+
+
+def _build(problem: PlanProblem, mask: NDArray[np.bool_]) -> highspy.HighsLp:
+    """The LP. Columns: per offer ``b, u, r, H, R`` (T each), then short and long per scenario and quarter."""
+    k_count, t_max = problem.imbalance_mw.shape
+    offers = tuple(as_store(o) for o in problem.offers)
+    f = problem.fractions
+    d = QUARTER_H * f
+    u = np.arange(t_max)
+    s0 = len(offers) * _VARS * t_max
     l0 = s0 + k_count * t_max
     n_col = l0 + k_count * t_max
-    rows, colidx, vals = [], [], []
-    # rows 0..T-1: D[u] - sum shape x = committed[u]
-    # rows T..T+n_off*T-1: occupancy of offer o at u: sum |covering x| <= cap - occupied
-    # rows after: s[k,u] - l[k,u] - D[u] = imbalance[k,u]
-    for g in groups:
-        z = g.shape.size
-        covered = (g.starts[:, None] + np.arange(z)[None, :]).ravel()
-        column = np.repeat(g.first + np.arange(g.starts.size), z)
-        rows += [covered, t_max + g.offer * t_max + covered]
-        colidx += [column, column]
-        vals += [np.tile(-g.shape, g.starts.size), np.ones(covered.size)]
-    u = np.arange(t_max)
-    rows.append(u)
-    colidx.append(d0 + u)
-    vals.append(np.ones(t_max))
-    bal0 = t_max + n_off * t_max
-    for k in range(k_count):
-        r = bal0 + k * t_max + u
-        rows += [r, r, r]
-        colidx += [s0 + k * t_max + u, l0 + k * t_max + u, d0 + u]
-        vals += [np.ones(t_max), -np.ones(t_max), -np.ones(t_max)]
-    n_row = bal0 + k_count * t_max
-    indptr, indices, values = _csc(np.concatenate(rows), np.concatenate(colidx), np.concatenate(vals), n_col)
-    w = problem.weights
-    cost = np.concatenate(
-        [
-            np.concatenate([np.full(g.starts.size, g.cost_per_mw) for g in groups] or [np.zeros(0)]),
-            np.zeros(t_max),
-            (w[:, None] * QUARTER_H * problem.rates.short_eur_per_mwh[None, :]).ravel(),
-            (w[:, None] * QUARTER_H * problem.rates.long_eur_per_mwh[None, :]).ravel(),
-        ]
-    )
     inf = highspy.kHighsInf
-    lower = np.concatenate([np.zeros(n_x), np.full(t_max, -inf), np.zeros(2 * k_count * t_max)])
-    upper = np.full(n_col, inf)
-    capacity = np.concatenate(
-        [
-            np.maximum(
-                o.cap_mw - (o.occupied_mw if o.occupied_mw is not None else 0.0),
-                0.0,
-            )
-            for o in problem.offers
-        ]
-        or [np.zeros(0)]
-    )
-    row_lower = np.concatenate([committed, np.full(n_off * t_max, -inf), problem.imbalance_mw.ravel()])
-    row_upper = np.concatenate([committed, capacity, problem.imbalance_mw.ravel()])
+    col_hi = np.full(n_col, inf)
+    cost = np.zeros(n_col)
+    terminal = float(np.max(problem.rates.short_eur_per_mwh)) + 1.0
+    lp_rows = _Rows(t_max)
+    zero, free = np.zeros(t_max), np.full(t_max, inf)
+    for o, offer in enumerate(offers):
+        b, rel, rec, held, pend = ((o * _VARS + j) * t_max + u for j in range(_VARS))
+        k_new = np.minimum(1.0, offer.recovery_share * f)
+        phi = offer.rebound_factor
+        # held: H[t] - H[t-1] - d b[t] + u[t] = held0 (t = 0) / 0
+        held0 = _first(offer.held_mwh, t_max)
+        lp_rows.add([(held, 1.0, False), (held, -1.0, True), (b, -d, False), (rel, 1.0, False)], held0, held0)
+        # pending: R[t] - R[t-1] - phi u[t] + d r[t] = rec0 (t = 0) / 0
+        rec0 = _first(offer.recovering_mwh, t_max)
+        lp_rows.add([(pend, 1.0, False), (pend, -1.0, True), (rel, -phi, False), (rec, d, False)], rec0, rec0)
+        # forced recovery: d r[t] - k phi u[t] - k R[t-1] >= k0 rec0 (t = 0) / 0
+        due0 = _first(min(1.0, offer.k_now * f[0]) * offer.recovering_mwh, t_max)
+        lp_rows.add([(rec, d, False), (rel, -k_new * phi, False), (pend, -k_new, True)], due0, free)
+        # comfort: H[t] - hold_h b[t] <= 0
+        lp_rows.add([(held, 1.0, False), (b, -offer.hold_h, False)], -free, zero)
+        col_hi[b] = np.where(mask, offer.shed_max_mw, 0.0)
+        cost[b] = offer.cost_eur_per_mwh * d
+        cost[rel] = 1e-6  # tie-break: release no earlier than needed
+        cost[held[-1]] = phi * terminal
+        cost[pend[-1]] = terminal
+    # balance: s[k,t] - l[k,t] + f sum b - f sum r = imbalance[k,t]
+    for k in range(k_count):
+        s, lng = s0 + k * t_max + u, l0 + k * t_max + u
+        terms: list[tuple[NDArray[np.int64], F64 | float, bool]] = [(s, 1.0, False), (lng, -1.0, False)]
+        for o in range(len(offers)):
+            terms += [((o * _VARS + 0) * t_max + u, f, False), ((o * _VARS + 2) * t_max + u, -f, False)]
+        imbalance = problem.imbalance_mw[k].astype(np.float64)
+        lp_rows.add(terms, imbalance, imbalance)
+        cost[s] = problem.weights[k] * QUARTER_H * problem.rates.short_eur_per_mwh
+        cost[lng] = problem.weights[k] * QUARTER_H * problem.rates.long_eur_per_mwh
+    r = lp_rows
+    start, index, value = _csc(np.concatenate(r.rows), np.concatenate(r.cols), np.concatenate(r.vals), n_col)
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_col, n_row
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
-    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.num_col_, lp.num_row_ = n_col, r.count
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, np.zeros(n_col), col_hi
+    lp.row_lower_, lp.row_upper_ = np.concatenate(r.lower), np.concatenate(r.upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = indptr
-    lp.a_matrix_.index_ = indices
-    lp.a_matrix_.value_ = values
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
     return lp
 
 

@@ -10,14 +10,17 @@ import pytest
 from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint
 from goflex.doms.forecast import History, Outlook, Persistence, QuantileForecast, Selector
 from goflex.doms.forecast.base import F64
-from goflex.doms.optimiser import ShedOffer
+from goflex.doms.optimiser import StoreOffer
 from goflex.doms.prices import FlatPrice, PenaltyRates
 
 START = 1_452_211_200
 
 
 class FixedEnv:
-    """One offer of 2 MW, flat prices, a flat schedule."""
+    """One offer of 2 MW (1 h of headroom), flat prices, a flat schedule; the group's effect is what it was ordered."""
+
+    def __init__(self) -> None:
+        self.effect_mw = 0.0
 
     def outlook(self, first_quarter: int, horizon: int) -> Outlook:
         t = START + 900.0 * np.arange(first_quarter, first_quarter + horizon)
@@ -26,9 +29,9 @@ class FixedEnv:
     def rates(self, first_quarter: int, horizon: int) -> PenaltyRates:
         return FlatPrice(10.0).rates(np.zeros(horizon), None, None)
 
-    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[ShedOffer, ...]:
-        delta, occupied = committed.get("g", (None, None))
-        return (ShedOffer("g", np.full(horizon, 2.0), (1, 2), 0.5, 1.0, 0.1, delta, occupied),)
+    def offers(self, first_quarter: int, horizon: int, committed: dict[str, tuple[F64, F64]]) -> tuple[StoreOffer, ...]:
+        del committed
+        return (StoreOffer("g", np.full(horizon, 2.0), hold_h=1.0, cost_eur_per_mwh=0.1, effect_mw=self.effect_mw),)
 
 
 def _controller(horizon: int = 8) -> Controller:
@@ -73,21 +76,32 @@ class PatternForecast:
         return QuantileForecast((0.5,), np.where((q // 2) % 2 == 0, 3.0, -3.0)[None, :], "pattern")
 
 
-def test_a_projection_inside_the_band_releases_running_blocks() -> None:
-    c = Controller(start_s=START, environment=FixedEnv(), forecaster=PatternForecast())
+def test_a_projection_inside_the_band_releases_everything() -> None:
+    env = FixedEnv()
+    c = Controller(start_s=START, environment=env, forecaster=PatternForecast())
     pattern = ([3.0] * 6 + [-3.0] * 6) * 3
     decisions = _run(c, pattern)
-    assert any(d.issued for d in decisions)
-    first = len(pattern)
-    quarter = first // 3
-    assert c.blocking(quarter) or c.blocking(quarter - 1)
+    assert any(d.issued for d in decisions), "short then long: worth shedding"
+    assert c.blocking()
     # the natural imbalance falls inside the band: measured = natural + DOMS's own effect
-    d = _run(c, [0.1 + c.own_delta_mw(quarter)] * 3, first=first)
-    assert d[0].released or not c.blocking(quarter)
-    assert not any(x.acting for x in d)
+    env.effect_mw = -c.targets["g"]
+    d = _run(c, [0.1 + env.effect_mw] * 3, first=len(pattern))
+    assert d[0].released
+    assert d[0].sets_targets
+    assert not d[0].issued
+    assert not d[0].acting
+    assert not d[1].acting
     for x in decisions + d:
         if x.acting:
             assert abs(x.projected_mw) > 1.0
+
+
+def test_within_the_quarter_a_clear_sign_is_acted_on() -> None:
+    c = Controller(start_s=START, environment=FixedEnv(), forecaster=PatternForecast())
+    decisions = _run(c, [-3.0] * 6 + [3.0])
+    assert decisions[-1].kind == "replan"
+    assert decisions[-1].quarter == 2
+    assert decisions[-1].projected_mw == pytest.approx(3.0, abs=0.1)
 
 
 def test_decisions_are_records_with_their_inputs() -> None:
