@@ -210,14 +210,27 @@ class ControllerSettings:
         horizon_quarters: optimisation horizon [quarters] (several hours to a day).
         deadband_mw: dead band half-width [MW] (seed 3.3.2: 1 MW).
         validation: tolerances of the data checks.
-        within_quarter: plan the running quarter again at its first two points (seed 3.3.2); the oracle, which
-            knows every quarter at its start, does without.
+        within_quarter: what happens at a quarter's first two points (seed 3.3.2: act within the quarter once
+            its sign is clear): ``replan`` plans the running quarter again from its live estimate, moving the
+            targets only with its sign (up while it is short, down while it is long: no shed-release churn);
+            ``check`` only releases everything when the projection falls inside the dead band; ``none`` does
+            nothing (the oracle, which knows every quarter at its start).
+        risk_premium_eur_per_mwh: added to the offers' price in the LP only [EUR/MWh]: a shed must promise at
+            least this much more than it costs (the forecast cannot see when the error changes sign, and a shed
+            recovered in a quarter of the same sign earns nothing but costs its price).
     """
 
     horizon_quarters: int = 24
     deadband_mw: float = DEADBAND_MW
     validation: ValidationRules = field(default_factory=ValidationRules)
-    within_quarter: bool = True
+    within_quarter: str = "replan"
+    risk_premium_eur_per_mwh: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.within_quarter not in ("replan", "check", "none"):
+            raise ValueError("within_quarter must be replan, check or none")
+        if self.risk_premium_eur_per_mwh < 0:
+            raise ValueError("risk_premium_eur_per_mwh must be >= 0")
 
 
 @dataclass
@@ -324,8 +337,14 @@ class Controller:
         if not last:
             if verdict.stopped:
                 return self._release_all(base)
-            if not self.settings.within_quarter or self._forecast is None:
+            mode = self.settings.within_quarter
+            if mode == "none":
                 return replace(base, acting=self.blocking())
+            if mode == "check" or self._forecast is None:
+                projected = base.estimate_mw + _committed_now(offers)
+                if abs(projected) <= self.settings.deadband_mw:
+                    return replace(self._release_all(base), projected_mw=projected)
+                return replace(base, projected_mw=projected, acting=self.blocking())
             return self._replan(base, quarter, slot, offers)
         known = estimate.imbalance_mw if estimate.points_seen else math.nan
         self.history.add(
@@ -365,7 +384,7 @@ class Controller:
             deadband_mw=self.settings.deadband_mw,
             first_fraction=1.0 - elapsed,
         )
-        return self._decide(replace(base, kind="replan"), quarter, problem, self._forecast)
+        return self._decide(replace(base, kind="replan"), quarter, problem, self._forecast, monotone=True)
 
     def _plan(self, base: Decision, quarter: int, offers: tuple[StoreOffer, ...]) -> Decision:
         nxt = quarter + 1
@@ -389,13 +408,27 @@ class Controller:
         )
         return self._decide(replace(base, kind="plan"), nxt, problem, forecast)
 
-    def _decide(self, base: Decision, quarter: int, problem: PlanProblem, forecast: QuantileForecast) -> Decision:
-        """Solve and order the first quarter's shed; a failed solve releases everything (never act blind)."""
+    def _decide(
+        self, base: Decision, quarter: int, problem: PlanProblem, forecast: QuantileForecast, *, monotone: bool = False
+    ) -> Decision:
+        """Solve and order the first quarter's shed; a failed solve releases everything (never act blind).
+
+        With ``monotone`` (within a quarter), a group's target only rises while the running quarter is projected
+        short and only falls while it is projected long; inside the dead band everything is released anyway.
+        """
+        offers = tuple(as_store(o) for o in problem.offers)
+        premium = self.settings.risk_premium_eur_per_mwh
+        priced = tuple(replace(o, cost_eur_per_mwh=o.cost_eur_per_mwh + premium) for o in offers)
         try:
-            plan: Plan = solve(problem)
+            plan: Plan = solve(replace(problem, offers=priced))
         except OptimiserError:
             return replace(self._release_all(base, base.kind), model=forecast.model)
-        offers = problem.offers
+        if monotone and plan.allowed[0]:
+            old = np.array([self.targets.get(o.name, 0.0) for o in offers])
+            first = plan.shed_mw[:, 0]
+            shed = np.maximum(old, first) if plan.projected_mw[0] > 0 else np.minimum(old, first)
+            shed = np.minimum(shed, [o.shed_max_mw[0] for o in offers])
+            plan = replace(plan, shed_mw=np.concatenate([shed[:, None], plan.shed_mw[:, 1:]], axis=1))
         orders = tuple(
             ShedOrder(o.name, quarter, float(plan.shed_mw[i, 0]), o.cost_eur_per_mwh, _run_length(plan.shed_mw[i]))
             for i, o in enumerate(offers)
@@ -424,3 +457,8 @@ def _run_length(shed_mw: F64) -> int:
     """Quarters in a row, from the first, with a planned shed."""
     stops = np.flatnonzero(shed_mw <= SHED_MIN_MW)
     return int(stops[0]) if stops.size else int(shed_mw.size)
+
+
+def _committed_now(offers: tuple[StoreOffer, ...]) -> float:
+    """Recovery already due in the coming quarter from the deficit released before [MW]."""
+    return sum(o.k_now * o.recovering_mwh / 0.25 for o in offers)

@@ -57,12 +57,17 @@ class EvaluationOptions:
             the pilot's Direct Control houses had a flat fee and ripple-control receivers are on the DSO's own
             tariff; it keeps the optimiser from blocks that gain nothing.
         deadband_mw: dead band [MW].
+        risk_premium_eur_per_mwh: the controller's hurdle on a shed, in the LP only (both DOMS and the oracle:
+            the same optimiser); see :class:`goflex.doms.controller.ControllerSettings`.
+        within_quarter: DOMS's behaviour within a quarter (``replan``, ``check``); the oracle plans per quarter.
     """
 
     horizon_quarters: int = 24
     prices: PriceModel = field(default_factory=TwoPrice)
     flex_cost_eur_per_mwh: float = 0.5
     deadband_mw: float = DEADBAND_MW
+    risk_premium_eur_per_mwh: float = 2.0
+    within_quarter: str = "replan"
 
 
 @dataclass(frozen=True)
@@ -290,7 +295,8 @@ def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | 
         settings = ControllerSettings(
             horizon_quarters=ctx.options.horizon_quarters,
             deadband_mw=ctx.options.deadband_mw,
-            within_quarter=not perfect,
+            within_quarter="none" if perfect else ctx.options.within_quarter,
+            risk_premium_eur_per_mwh=ctx.options.risk_premium_eur_per_mwh,
             validation=NEVER_STOP if perfect else ValidationRules(),
         )
         controller = Controller(start_s=ctx.start_s, environment=env, forecaster=forecaster, settings=settings)

@@ -53,6 +53,10 @@ QUARTER_H = 0.25
 DEADBAND_MW = 1.0
 """Seed 3.3.2: do not act inside the +/-1 MW dead zone."""
 _VARS = 5  # b, u, r, H, R per offer and quarter
+HOLD_BIN_RATIO = 1.4
+SHARE_BIN = 0.2
+IPM_COLUMNS = 15_000
+"""LPs larger than this are solved by the interior point method (several times faster than simplex there)."""
 
 
 class OptimiserError(GoflexError):
@@ -261,23 +265,22 @@ def allowed_quarters(problem: PlanProblem) -> tuple[NDArray[np.bool_], F64]:
 
 
 def merge_offers(offers: tuple[StoreOffer, ...]) -> tuple[tuple[StoreOffer, ...], list[list[int]]]:
-    """Merge alike offers (same price and rebound, headroom and recovery shares in the same bins) into one each.
+    """Merge alike offers (same price, headroom and recovery share in the same bins) into one each.
 
     This is the aggregation FMAN does (flexoffer.md 3): it keeps the LP small and well conditioned (a thousand
-    nearly identical offers make a highly degenerate LP). Bins: ``hold_h`` on a geometric grid of ratio 1.25,
-    recovery shares in steps of 0.1; the merged offer takes capacity-weighted parameters.
+    nearly identical offers make a highly degenerate LP). Bins: ``hold_h`` on a geometric grid of ratio
+    :data:`HOLD_BIN_RATIO`, recovery shares in steps of :data:`SHARE_BIN`; the merged offer takes
+    capacity-weighted parameters (deficit-weighted for the share of the deficit recovering now).
 
     Returns:
         The merged offers and, for each, the indices of its members.
     """
-    bins: dict[tuple[float, float, int, int, int], list[int]] = {}
+    bins: dict[tuple[float, int, int], list[int]] = {}
     for i, o in enumerate(offers):
         key = (
-            o.rebound_factor,
             o.cost_eur_per_mwh,
-            round(math.log(o.hold_h) / math.log(1.25)),
-            round(o.recovery_share * 10),
-            round(o.k_now * 10),
+            round(math.log(o.hold_h) / math.log(HOLD_BIN_RATIO)),
+            round(o.recovery_share / SHARE_BIN),
         )
         bins.setdefault(key, []).append(i)
     merged: list[StoreOffer] = []
@@ -303,7 +306,7 @@ def merge_offers(offers: tuple[StoreOffer, ...]) -> tuple[tuple[StoreOffer, ...]
                 held_mwh=sum(o.held_mwh for o in group),
                 recovering_mwh=sum(o.recovering_mwh for o in group),
                 recovering_share=mean([o.k_now for o in group], rec_w),
-                rebound_factor=group[0].rebound_factor,
+                rebound_factor=mean([o.rebound_factor for o in group]),
                 cost_eur_per_mwh=group[0].cost_eur_per_mwh,
                 blocked_mw=sum(o.blocked_mw for o in group),
                 effect_mw=None,
@@ -355,6 +358,8 @@ def solve(problem: PlanProblem, *, merge: bool = True) -> Plan:
     lp = _build(problem, mask)
     h = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stubs
     h.setOptionValue("output_flag", False)
+    if lp.num_col_ > IPM_COLUMNS:
+        h.setOptionValue("solver", "ipm")
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()
