@@ -28,7 +28,7 @@ def greedy() -> tuple[FleetSim, FleetSim, list[float], list[float]]:
     base_mw, sim_mw = [], []
     for k in range(HOURS * 12):
         t = START_S + k * STEP_S
-        sim.set_targets({name: 10.0 for name in names})
+        sim.set_targets(dict.fromkeys(names, 10.0))
         base_mw.append(base.step(t))
         sim_mw.append(sim.step(t))
     return base, sim, base_mw, sim_mw
