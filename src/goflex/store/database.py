@@ -120,13 +120,17 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def migrate(self) -> None:
+    def migrate(self, config: Config | None = None) -> None:
         """Upgrade the schema to the newest Alembic revision (idempotent; safe if processes start together).
+
+        Args:
+            config: the migrations to run; default: the platform's (:func:`alembic_config`). Services with tables
+                of their own (the market, the aggregator) pass theirs, with their own version table.
 
         Raises:
             StoreUnavailable: the database is unreachable.
         """
-        config = alembic_config()
+        config = config or alembic_config()
         with self.transaction(write=True) as conn:
             if self.is_postgres:
                 # Held until commit: a second process waits here, then finds the schema at head.

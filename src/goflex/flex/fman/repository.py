@@ -16,7 +16,6 @@ from importlib import resources
 from typing import Any, Final
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
@@ -35,11 +34,7 @@ def migrate(db: Database) -> None:
     """Upgrade FMAN's tables to the newest revision (idempotent; safe when processes start together)."""
     config = Config()
     config.set_main_option("script_location", str(resources.files("goflex.flex.fman") / "migrations"))
-    with db.transaction(write=True) as conn:
-        if db.is_postgres:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    db.migrate(config)
 
 
 @dataclass(frozen=True, slots=True)

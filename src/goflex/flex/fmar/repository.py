@@ -16,7 +16,6 @@ from importlib import resources
 from typing import Any, Final
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 
 from goflex.flex.fmar import schema as t
@@ -76,12 +75,7 @@ def market_alembic_config() -> Config:
 
 def migrate_market(db: Database) -> None:
     """Create or upgrade the market's tables (idempotent; safe when processes start together)."""
-    config = market_alembic_config()
-    with db.transaction(write=True) as conn:
-        if db.is_postgres:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    db.migrate(market_alembic_config())
 
 
 def _participant(row: sa.Row[Any]) -> Participant:
