@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import math
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,9 @@ async def run_child(config: dict[str, Any]) -> None:
 
 def main() -> None:
     """Entry point of ``python -m goflex.sim.process``."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent owns the shutdown (it closes our stdin
+    # once its own services are ready for the gateways to flush), so the child must not die on it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = json.loads(sys.stdin.readline())
     fmt = "%(asctime)s %(levelname)-7s fleet %(name)s: %(message)s"
     if config.get("log_file"):
