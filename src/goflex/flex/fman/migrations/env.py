@@ -5,28 +5,7 @@ Its own version table (``fman_alembic_version``) lets FMAN share a database with
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import context
-
 from goflex.flex.fman.schema import VERSION_TABLE, metadata
+from goflex.store.migration_env import run_migrations
 
-config = context.config
-
-
-def _run(connection: sa.Connection) -> None:
-    # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds the table instead.
-    context.configure(
-        connection=connection, target_metadata=metadata, render_as_batch=True, version_table=VERSION_TABLE
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-_connection = config.attributes.get("connection")
-if isinstance(_connection, sa.Connection):
-    _run(_connection)
-else:  # tooling (revision --autogenerate) with sqlalchemy.url set on the config
-    _engine = sa.create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
-    with _engine.begin() as _conn:
-        _run(_conn)
-    _engine.dispose()
+run_migrations(metadata, VERSION_TABLE)
