@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from goflex.cli.main import main
 from goflex.doms.scenario_files import read_scenario
+from goflex.doms.truth_file import read_truth
 
 
 def test_scenario_then_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -19,6 +21,10 @@ def test_scenario_then_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert scenario.fleet.houses == 200
     assert scenario.fleet.scale == "pilot"
     assert set(json.loads((out / "defects.json").read_text(encoding="utf-8"))) == {"missing", "stuck", "spikes"}
+    truth = read_truth(out, scenario.grid)  # the generator's knowledge, for the evaluation's bounds
+    live = scenario.grid.load_mw
+    good = np.isfinite(live)
+    assert np.median(np.abs(live[good] - truth.true_load_mw[good])) < 1e-3  # defects aside, the same load
     first = (out / "grid.csv").read_bytes()
     again = tmp_path / "again"
     assert main(["doms", "scenario", "--days", "7", "--seed", "3", "--scale", "pilot", "-o", str(again)]) == 0

@@ -11,6 +11,7 @@ import pytest
 
 from goflex.doms.scenario import ScenarioRequest, generate
 from goflex.doms.scenario_files import write_scenario
+from goflex.doms.truth_file import Truth, write_truth
 
 
 def _goflex(*args: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +60,24 @@ def test_a_broken_fleet_file_is_named(pilot: Path, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "groups[0].volume_l" in done.stderr
     assert done.stdout == ""
+
+
+def test_a_bound_needs_the_truth_file(pilot: Path) -> None:
+    done = _goflex("doms", "evaluate", str(pilot), "--json", "--forecast", "level-now")
+    assert done.returncode == 2
+    assert "truth.csv" in done.stderr
+    assert done.stdout == ""
+    done = _goflex("doms", "evaluate", str(pilot), "--json", "--perfect-hours", "2")
+    assert done.returncode == 2
+    assert "--forecast perfect" in done.stderr
+
+
+def test_the_perfect_smooth_bound_runs_on_a_generated_scenario(tmp_path: Path) -> None:
+    generated = generate(ScenarioRequest(days=1, seed=2, scale="pilot"))
+    write_scenario(tmp_path, generated.scenario)
+    write_truth(tmp_path, generated.scenario.grid, Truth(generated.true_load_mw, generated.noise_mw))
+    done = _goflex("doms", "evaluate", str(tmp_path), "--json", "--forecast", "perfect-smooth", "--quiet")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["doms"]["deadband_activations"] == 0
+    assert document["doms"]["comfort_violation_device_minutes"] == 0

@@ -61,6 +61,7 @@ def _add_scenario(commands: Any) -> None:
 def _scenario(args: argparse.Namespace) -> int:
     from goflex.doms.scenario import ScenarioRequest, defects_document, generate  # noqa: PLC0415 - lazy (pvlib)
     from goflex.doms.scenario_files import write_scenario  # noqa: PLC0415
+    from goflex.doms.truth_file import Truth, write_truth  # noqa: PLC0415
 
     try:
         request = ScenarioRequest(
@@ -78,6 +79,7 @@ def _scenario(args: argparse.Namespace) -> int:
     write_scenario(args.output, generated.scenario)
     defects = defects_document(generated)
     (args.output / "defects.json").write_text(json.dumps(defects) + "\n", encoding="utf-8")
+    write_truth(args.output, generated.scenario.grid, Truth(generated.true_load_mw, generated.noise_mw))
     fleet = generated.scenario.fleet
     print(
         f"goflex doms: {args.days} day(s), {generated.scenario.grid.time_s.size} rows, "

@@ -30,6 +30,16 @@ def add_evaluate(commands: Any) -> None:
     p.add_argument(
         "--flex-price", type=float, default=0.5, help="price of the flexibility [EUR/MWh shed] (default 0.5)"
     )
+    p.add_argument(
+        "--forecast",
+        choices=("selector", "perfect", "perfect-smooth", "level-now"),
+        default="selector",
+        help="DOMS's forecaster: the real one (default) or a bound that knows more (docs/doms.md; "
+        "perfect-smooth and level-now read the scenario's truth.csv)",
+    )
+    p.add_argument(
+        "--perfect-hours", type=positive, default=None, help="with --forecast perfect: hours known, then persistence"
+    )
     p.add_argument("--decisions", type=Path, default=None, metavar="FILE", help="write DOMS's decision records")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_evaluate)
@@ -73,21 +83,28 @@ def quiet_highs() -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from goflex.doms.evaluation import EvaluationOptions, evaluate  # noqa: PLC0415 - lazy (scikit-learn)
+    from goflex.doms.evaluation import NEEDS_TRUTH, EvaluationOptions, evaluate  # noqa: PLC0415 - lazy (sklearn)
     from goflex.doms.prices import PRICE_MODELS  # noqa: PLC0415
     from goflex.doms.scenario_files import read_scenario  # noqa: PLC0415
+    from goflex.doms.truth_file import read_truth  # noqa: PLC0415
 
     if args.flex_price < 0:
         print("goflex doms evaluate: --flex-price must be >= 0", file=sys.stderr)
         return 2
+    if args.perfect_hours is not None and args.forecast != "perfect":
+        print("goflex doms evaluate: --perfect-hours needs --forecast perfect", file=sys.stderr)
+        return 2
     scenario = read_scenario(args.scenario)
+    truth = read_truth(args.scenario, scenario.grid) if args.forecast in NEEDS_TRUTH else None
     options = EvaluationOptions(
         horizon_quarters=max(1, round(args.horizon_hours * 4)),
         prices=PRICE_MODELS[args.prices],
         flex_cost_eur_per_mwh=args.flex_price,
+        forecast=args.forecast,
+        perfect_hours=args.perfect_hours,
     )
     quiet_highs()
-    result = evaluate(scenario, options, None if args.quiet else ProgressBar())
+    result = evaluate(scenario, options, None if args.quiet else ProgressBar(), truth)
     if args.decisions is not None:
         with args.decisions.open("w", encoding="utf-8") as out:
             for decision in result.doms.decisions:

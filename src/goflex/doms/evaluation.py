@@ -28,15 +28,23 @@ from typing import Any
 
 import numpy as np
 
-from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint
+from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint, QuarterForecaster
 from goflex.doms.data_validation import ValidationRules, clean_series
 from goflex.doms.fleet_flex import FleetModel, build_fleet_model
 from goflex.doms.fleet_sim import STEP_S, FleetSim
-from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast
+from goflex.doms.forecast.base import F64, Outlook
+from goflex.doms.forecast.bounds import (
+    LevelNow,
+    PerfectForecast,
+    PerfectSmooth,
+    PerfectThenPersistence,
+    quarter_means,
+)
 from goflex.doms.forecast.selection import Selector, default_models
 from goflex.doms.optimiser import DEADBAND_MW, StoreOffer
 from goflex.doms.prices import PenaltyRates, PriceModel, TwoPrice, penalty_eur
 from goflex.doms.scenario_files import Scenario
+from goflex.doms.truth_file import Truth
 from goflex.twin.weather import Weather
 
 Progress = Callable[[str, float], None]
@@ -60,6 +68,10 @@ class EvaluationOptions:
         risk_premium_eur_per_mwh: the controller's hurdle on a shed, in the LP only (both DOMS and the oracle:
             the same optimiser); see :class:`goflex.doms.controller.ControllerSettings`.
         within_quarter: DOMS's behaviour within a quarter (``replan``, ``check``); the oracle plans per quarter.
+        forecast: DOMS's forecaster: ``selector`` (the real one, by rolling validation) or one of the bounds of
+            :mod:`goflex.doms.forecast.bounds` (``perfect``, ``perfect-smooth``, ``level-now``; the last two need
+            the scenario's ``truth.csv``), to split the gap to the oracle into its causes.
+        perfect_hours: with ``perfect``: hours known perfectly, persistence after them (None: the whole horizon).
     """
 
     horizon_quarters: int = 24
@@ -68,6 +80,19 @@ class EvaluationOptions:
     deadband_mw: float = DEADBAND_MW
     risk_premium_eur_per_mwh: float = 2.0
     within_quarter: str = "replan"
+    forecast: str = "selector"
+    perfect_hours: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.forecast not in FORECASTS:
+            raise ValueError(f"forecast={self.forecast!r}: one of {', '.join(FORECASTS)}")
+        if self.perfect_hours is not None and (self.forecast != "perfect" or self.perfect_hours <= 0):
+            raise ValueError("perfect_hours: a positive number of hours, with forecast='perfect' only")
+
+
+FORECASTS = ("selector", "perfect", "perfect-smooth", "level-now")
+"""DOMS's forecasters in the evaluation: the real one and the bounds (:mod:`goflex.doms.forecast.bounds`)."""
+NEEDS_TRUTH = ("perfect-smooth", "level-now")
 
 
 @dataclass(frozen=True)
@@ -157,19 +182,6 @@ class Evaluation:
         }
 
 
-@dataclass(frozen=True)
-class PerfectForecast:
-    """The oracle's forecast: the true natural imbalance of the coming quarters (one scenario, weight 1)."""
-
-    natural_mw: F64
-
-    def forecast(self, quarter: int, history: History, outlook: Outlook) -> QuantileForecast:
-        """The truth for quarters ``quarter + 1 ..`` (the last quarter repeated past the end)."""
-        del history
-        idx = np.minimum(np.arange(quarter + 1, quarter + 1 + outlook.horizon), self.natural_mw.size - 1)
-        return QuantileForecast((0.5,), self.natural_mw[idx][None, :], "perfect")
-
-
 class _Env:
     """The evaluation's :class:`goflex.doms.controller.Environment`: schedule, weather, prices and offers."""
 
@@ -237,9 +249,10 @@ class _Context:
     good: np.ndarray[Any, np.dtype[np.bool_]]
     natural_q: F64
     rates: PenaltyRates
+    noise_q: F64 | None = None
 
 
-def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
+def _context(scenario: Scenario, options: EvaluationOptions, truth: Truth | None = None) -> _Context:
     grid = scenario.grid
     time_s = grid.time_s.astype(np.float64)
     start_s = int(grid.time_s[0])
@@ -268,7 +281,24 @@ def _context(scenario: Scenario, options: EvaluationOptions) -> _Context:
         good=good,
         natural_q=natural_q,
         rates=options.prices.rates(grid.spot_eur_mwh[q], short, long_),
+        noise_q=None if truth is None else quarter_means(truth.noise_mw),
     )
+
+
+def _doms_forecaster(ctx: _Context) -> QuarterForecaster:
+    """The forecaster of the ``doms`` case (see :attr:`EvaluationOptions.forecast`)."""
+    opts = ctx.options
+    if opts.forecast == "selector":
+        return Selector(models=default_models(ctx.scenario.fleet.seed))
+    if opts.forecast == "perfect":
+        if opts.perfect_hours is None:
+            return PerfectForecast(ctx.natural_q)
+        return PerfectThenPersistence(ctx.natural_q, max(1, round(opts.perfect_hours * 4)))
+    if ctx.noise_q is None:
+        raise ValueError(f"forecast {opts.forecast!r} needs the scenario's truth.csv")
+    if opts.forecast == "perfect-smooth":
+        return PerfectSmooth(ctx.natural_q, ctx.noise_q)
+    return LevelNow(ctx.natural_q, ctx.noise_q)
 
 
 @dataclass
@@ -291,7 +321,7 @@ def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | 
     if case != "baseline" and base is not None:
         perfect = case == "oracle"
         env = _Env(ctx, sim, base.group_mw if perfect else None)
-        forecaster = PerfectForecast(ctx.natural_q) if perfect else Selector(models=default_models(seed))
+        forecaster = PerfectForecast(ctx.natural_q) if perfect else _doms_forecaster(ctx)
         settings = ControllerSettings(
             horizon_quarters=ctx.options.horizon_quarters,
             deadband_mw=ctx.options.deadband_mw,
@@ -353,17 +383,28 @@ def _settle(ctx: _Context, run: _Run, base: _Run | None) -> CaseResult:
 
 
 def evaluate(
-    scenario: Scenario, options: EvaluationOptions | None = None, progress: Progress | None = None
+    scenario: Scenario,
+    options: EvaluationOptions | None = None,
+    progress: Progress | None = None,
+    truth: Truth | None = None,
 ) -> Evaluation:
     """Run baseline, DOMS and oracle on ``scenario`` (see the module docstring).
 
     Args:
         scenario: grid series and fleet.
-        options: horizon, prices, flexibility price and dead band.
+        options: horizon, prices, flexibility price, dead band and DOMS's forecaster.
         progress: called as each case advances.
+        truth: the generator's knowledge of the load (``truth.csv``), for the bounds that need it.
+
+    Raises:
+        ValueError: the forecaster needs ``truth`` and none was given, or it does not fit the scenario.
     """
     opts = options or EvaluationOptions()
-    ctx = _context(scenario, opts)
+    if opts.forecast in NEEDS_TRUTH and truth is None:
+        raise ValueError(f"forecast {opts.forecast!r} needs the scenario's truth.csv")
+    if truth is not None and truth.noise_mw.size != scenario.grid.time_s.size:
+        raise ValueError("truth.csv and grid.csv differ in length")
+    ctx = _context(scenario, opts, truth)
     base = _simulate(ctx, "baseline", None, progress)
     doms = _simulate(ctx, "doms", base, progress)
     oracle = _simulate(ctx, "oracle", base, progress)

@@ -114,13 +114,46 @@ def day_part_blocks(
     return np.asarray(np.repeat(levels, lengths)[:n], dtype=np.float64)
 
 
-def residual_mw(n: int, rng: np.random.Generator, params: ResidualParameters = CALIBRATED) -> NDArray[np.float64]:
-    """The unforecastable part of the load, every 5 minutes [MW], shape ``(n,)``, mean ~0."""
+@dataclass(frozen=True, eq=False)
+class ResidualParts:
+    """The unforecastable part of the load by component, every 5 minutes [MW], each of shape ``(n,)``.
+
+    Attributes:
+        blocks: day-part biases.
+        slow: slow drift.
+        fast: short drift (tens of minutes).
+        white: noise of each 5-minute value.
+    """
+
+    blocks: NDArray[np.float64]
+    slow: NDArray[np.float64]
+    fast: NDArray[np.float64]
+    white: NDArray[np.float64]
+
+    @property
+    def total_mw(self) -> NDArray[np.float64]:
+        """The sum of the components (what the live load carries)."""
+        return np.asarray(self.blocks + self.slow + self.fast + self.white, dtype=np.float64)
+
+    @property
+    def noise_mw(self) -> NDArray[np.float64]:
+        """The short drift plus the white noise: what no intraday forecast can know even in principle (the
+        bounds of :mod:`goflex.doms.forecast.bounds` separate it from the rest)."""
+        return np.asarray(self.fast + self.white, dtype=np.float64)
+
+
+def residual_parts(n: int, rng: np.random.Generator, params: ResidualParameters = CALIBRATED) -> ResidualParts:
+    """The unforecastable part of the load by component (draws in a fixed order: same rng, same parts)."""
     blocks = day_part_blocks(n, rng, sd_mw=params.block_sd_mw, mean_h=params.block_mean_h)
     slow = ornstein_uhlenbeck(n, step_s=STEP_S, tau_s=params.slow_tau_h * 3600.0, sd=params.slow_sd_mw, rng=rng)
     fast = ornstein_uhlenbeck(n, step_s=STEP_S, tau_s=params.fast_tau_min * 60.0, sd=params.fast_sd_mw, rng=rng)
     white = rng.standard_normal(n) * params.white_sd_mw
-    return np.asarray(blocks + slow + fast + white, dtype=np.float64)
+    return ResidualParts(blocks=blocks, slow=slow, fast=fast, white=white)
+
+
+def residual_mw(n: int, rng: np.random.Generator, params: ResidualParameters = CALIBRATED) -> NDArray[np.float64]:
+    """The unforecastable part of the load, every 5 minutes [MW], shape ``(n,)``, mean ~0."""
+    return residual_parts(n, rng, params).total_mw
 
 
 @dataclass(frozen=True)

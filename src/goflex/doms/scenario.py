@@ -4,7 +4,7 @@ The chain, deterministic per seed:
 
 1. Sion's weather (:class:`goflex.twin.weather.Weather`) and PV per kWp (:mod:`goflex.twin.solar`);
 2. the load model (:mod:`goflex.doms.load_model`) fed with the actual weather, plus the part nobody can forecast
-   (:func:`goflex.doms.forecast_error.residual_mw`): the live load every 5 minutes;
+   (:func:`goflex.doms.forecast_error.residual_parts`): the live load every 5 minutes;
 3. the same load model fed with the day-ahead weather forecast (:func:`weather_forecast_errors`), averaged per
    quarter hour: the day-ahead forecast, constant within each quarter;
 4. defects injected into the live load (holes, stuck values, spikes: DOMS must detect them);
@@ -28,7 +28,7 @@ from goflex.doms.forecast_error import (
     Defects,
     ResidualParameters,
     inject_defects,
-    residual_mw,
+    residual_parts,
     weather_forecast_errors,
 )
 from goflex.doms.load_model import ESR, BalanceGroup, calendar, structural_load_mw, utc_midnight_s
@@ -81,12 +81,15 @@ class GeneratedScenario:
     Attributes:
         scenario: what goes into the files.
         true_load_mw: the live load before the defects [MW], every 5 minutes.
+        noise_mw: the part of it no intraday forecast can know even in principle (short drift and white noise of
+            each 5-minute value) [MW]: what the evaluation's bounds leave out (``truth.csv``).
         temp_c: the outdoor temperature [C], every 5 minutes.
         defects: where the live load was damaged.
     """
 
     scenario: Scenario
     true_load_mw: NDArray[np.float64]
+    noise_mw: NDArray[np.float64]
     temp_c: NDArray[np.float64]
     defects: Defects
 
@@ -113,7 +116,8 @@ def generate(request: ScenarioRequest) -> GeneratedScenario:
         time_s, temp_c=temp_c + wx.temp_k, pv_w_per_kwp=pv * np.exp(wx.pv_log), group=request.group, cal=cal
     )
     dayahead = np.repeat(np.round(forecast_5min.reshape(-1, 3).mean(axis=1), 2), 3)
-    true_load = actual + residual_mw(n, rng, request.residual)
+    parts = residual_parts(n, rng, request.residual)
+    true_load = actual + parts.total_mw
     defects = inject_defects(true_load, rng, request.defects)
     spot = spot_eur_mwh(time_s, cal, rng)
     grid = GridSeries(
@@ -124,7 +128,7 @@ def generate(request: ScenarioRequest) -> GeneratedScenario:
         load_gaps=int(defects.missing.size),
     )
     fleet = scenario_fleet(request.scale, seed=request.seed, all_receivers=request.all_receivers)
-    return GeneratedScenario(Scenario(grid=grid, fleet=fleet), true_load, temp_c, defects)
+    return GeneratedScenario(Scenario(grid=grid, fleet=fleet), true_load, parts.noise_mw, temp_c, defects)
 
 
 def defects_document(generated: GeneratedScenario) -> dict[str, list[list[str]]]:

@@ -90,3 +90,24 @@ def test_a_generated_year_reproduces_the_seed_2016_statistics() -> None:
     ):
         assert stats[key] == pytest.approx(SEED_2016[key], abs=0.04), key
     assert stats["runs"] == pytest.approx(SEED_2016["runs"], rel=0.35)
+
+
+def test_residual_parts_are_the_residual_and_the_noise_is_unforecastable() -> None:
+    from goflex.doms.forecast_error import residual_mw, residual_parts  # noqa: PLC0415 - this test's subject
+
+    n = 288 * 14
+    parts = residual_parts(n, np.random.default_rng(7))
+    np.testing.assert_array_equal(parts.total_mw, residual_mw(n, np.random.default_rng(7)))
+    noise = parts.noise_mw
+    # short drift (10 min) and white noise: no correlation left between quarter means one quarter apart
+    q = noise.reshape(-1, 3).mean(axis=1)
+    assert abs(np.corrcoef(q[1:], q[:-1])[0, 1]) < 0.1
+    # the smooth rest is strongly persistent over a quarter
+    smooth = (parts.blocks + parts.slow).reshape(-1, 3).mean(axis=1)
+    assert np.corrcoef(smooth[1:], smooth[:-1])[0, 1] > 0.9
+
+
+def test_the_generator_reports_the_noise_inside_the_true_load() -> None:
+    generated = generate(ScenarioRequest(days=2, seed=4, scale="pilot"))
+    assert generated.noise_mw.shape == generated.true_load_mw.shape
+    assert 1.5 < float(np.std(generated.noise_mw)) < 3.5  # white 2.14 MW and fast drift 0.66 MW
