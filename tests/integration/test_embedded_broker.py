@@ -510,9 +510,18 @@ def test_a_slow_subscriber_does_not_block_the_others(pki: Pki) -> None:
         endpoint = Client(small.port, pki.directory, "ep-a")
         assert endpoint.connect()
         payload = b"x" * 60_000
-        for _ in range(200):
-            endpoint.publish("@update/ep-a/n/o/a", payload, qos=0)
-        assert len(fast.receive(200, timeout_s=20)) == 200
+        # Published in rounds of half the queue bound, each received before the next: every session's queue,
+        # the fast one's too, holds at most 50 QoS 0 messages and drops the rest, so a burst of 200 would make
+        # the result depend on the scheduler (a 50 ms pause of the fast client's network thread on a loaded
+        # machine already overflows its queue). Paced like this the fast subscriber can never overflow, while
+        # the stalled one, which never reads, overflows within the first rounds: a broker that waited for it
+        # would stall a later round.
+        received: list[mqtt.MQTTMessage] = []
+        for _ in range(200 // 25):
+            for _ in range(25):
+                endpoint.publish("@update/ep-a/n/o/a", payload, qos=0)
+            received += fast.receive(25, timeout_s=30)
+        assert len(received) == 200
         assert small.stats.dropped_messages > 0  # the stalled one's bounded queue overflowed
         for client in (fast, endpoint):
             client.disconnect()
