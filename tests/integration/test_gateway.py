@@ -69,6 +69,7 @@ async def running_gateway(
     sampling: dict[str, SeriesRule] | None = None,
     clock: SimClock | None = None,
     backoff: Backoff | None = None,
+    resend_after_s: float = 30.0,
 ) -> AsyncIterator[Rig]:
     broker.issue(name)
     clock = clock or SimClock(START, speed=speed)
@@ -89,6 +90,7 @@ async def running_gateway(
             clock=clock,
             on_set=on_set,
             backoff=backoff or Backoff(0.5, 2.0),  # simulated seconds
+            resend_after_s=resend_after_s,  # simulated seconds
         )
 
     gateway = Gateway(
