@@ -40,6 +40,12 @@ def add_evaluate(commands: Any) -> None:
     p.add_argument(
         "--perfect-hours", type=positive, default=None, help="with --forecast perfect: hours known, then persistence"
     )
+    p.add_argument(
+        "--scenario-spread",
+        type=positive,
+        default=None,
+        help="widen the forecast quantiles around the median by this factor in the LP (default: the controller's)",
+    )
     p.add_argument("--decisions", type=Path, default=None, metavar="FILE", help="write DOMS's decision records")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_evaluate)
@@ -102,6 +108,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         flex_cost_eur_per_mwh=args.flex_price,
         forecast=args.forecast,
         perfect_hours=args.perfect_hours,
+        **({} if args.scenario_spread is None else {"scenario_spread": args.scenario_spread}),
     )
     quiet_highs()
     result = evaluate(scenario, options, None if args.quiet else ProgressBar(), truth)

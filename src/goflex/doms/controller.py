@@ -53,6 +53,8 @@ from goflex.doms.prices import PenaltyRates
 QUARTER_S = 900
 STEP_S = 300
 HISTORY_QUARTERS = 35 * 96
+SCENARIO_SPREAD = 1.5
+"""Default :attr:`ControllerSettings.scenario_spread`."""
 SHED_MIN_MW = 1e-4
 """Planned shed below this (0.1 kW) is no order."""
 
@@ -218,6 +220,11 @@ class ControllerSettings:
         risk_premium_eur_per_mwh: added to the offers' price in the LP only [EUR/MWh]: a shed must promise at
             least this much more than it costs (the forecast cannot see when the error changes sign, and a shed
             recovered in a quarter of the same sign earns nothing but costs its price).
+        scenario_spread: the forecast's quantiles are moved away from the median by this factor before the LP
+            weighs them as scenarios (1 = as forecast). The LP plans open-loop, as if every release were fixed
+            now, but DOMS re-plans every 5 minutes and releases as soon as it sees the sign turn: a deficit held
+            in a short quarter is worth more than the open-loop expectation says. Wider scenarios stand in for
+            that option value (docs/doms.md, "Where the gap to the oracle comes from": measured per factor).
     """
 
     horizon_quarters: int = 24
@@ -225,12 +232,15 @@ class ControllerSettings:
     validation: ValidationRules = field(default_factory=ValidationRules)
     within_quarter: str = "replan"
     risk_premium_eur_per_mwh: float = 2.0
+    scenario_spread: float = SCENARIO_SPREAD
 
     def __post_init__(self) -> None:
         if self.within_quarter not in ("replan", "check", "none"):
             raise ValueError("within_quarter must be replan, check or none")
         if self.risk_premium_eur_per_mwh < 0:
             raise ValueError("risk_premium_eur_per_mwh must be >= 0")
+        if not self.scenario_spread > 0:
+            raise ValueError("scenario_spread must be > 0")
 
 
 @dataclass
@@ -374,7 +384,7 @@ class Controller:
         lead = quarter - self._forecast_origin - 1
         values = self._forecast.values_mw
         idx = np.minimum(np.arange(lead, lead + horizon), values.shape[1] - 1)
-        scenarios = values[:, idx].copy()
+        scenarios = self._scenarios(values[:, idx], self._forecast.levels)
         scenarios[:, 0] = first
         problem = PlanProblem(
             imbalance_mw=scenarios,
@@ -400,13 +410,19 @@ class Controller:
             return self._release_all(base, "plan")
         self._forecast, self._forecast_origin = forecast, quarter
         problem = PlanProblem(
-            imbalance_mw=forecast.values_mw,
+            imbalance_mw=self._scenarios(forecast.values_mw, forecast.levels),
             weights=scenario_weights(forecast.levels),
             rates=self.env.rates(nxt, horizon),
             offers=offers,
             deadband_mw=self.settings.deadband_mw,
         )
         return self._decide(replace(base, kind="plan"), nxt, problem, forecast)
+
+    def _scenarios(self, values: F64, levels: tuple[float, ...]) -> F64:
+        """The LP's scenarios: the quantiles, moved from the median by ``scenario_spread``."""
+        factor = self.settings.scenario_spread
+        median = values[int(np.argmin([abs(q - 0.5) for q in levels]))]
+        return np.asarray(median[None, :] + factor * (values - median[None, :]), dtype=np.float64)
 
     def _decide(
         self, base: Decision, quarter: int, problem: PlanProblem, forecast: QuantileForecast, *, monotone: bool = False

@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from goflex.doms.controller import Controller, ControllerSettings, Decision, LivePoint, QuarterForecaster
+from goflex.doms.controller import (
+    SCENARIO_SPREAD,
+    Controller,
+    ControllerSettings,
+    Decision,
+    LivePoint,
+    QuarterForecaster,
+)
 from goflex.doms.data_validation import ValidationRules, clean_series
 from goflex.doms.fleet_flex import FleetModel, build_fleet_model
 from goflex.doms.fleet_sim import STEP_S, FleetSim
@@ -72,6 +79,7 @@ class EvaluationOptions:
             :mod:`goflex.doms.forecast.bounds` (``perfect``, ``perfect-smooth``, ``level-now``; the last two need
             the scenario's ``truth.csv``), to split the gap to the oracle into its causes.
         perfect_hours: with ``perfect``: hours known perfectly, persistence after them (None: the whole horizon).
+        scenario_spread: the controller's :attr:`ControllerSettings.scenario_spread`.
     """
 
     horizon_quarters: int = 24
@@ -82,6 +90,7 @@ class EvaluationOptions:
     within_quarter: str = "replan"
     forecast: str = "selector"
     perfect_hours: float | None = None
+    scenario_spread: float = SCENARIO_SPREAD
 
     def __post_init__(self) -> None:
         if self.forecast not in FORECASTS:
@@ -327,6 +336,7 @@ def _simulate(ctx: _Context, case: str, base: _Run | None, progress: Progress | 
             deadband_mw=ctx.options.deadband_mw,
             within_quarter="none" if perfect else ctx.options.within_quarter,
             risk_premium_eur_per_mwh=ctx.options.risk_premium_eur_per_mwh,
+            scenario_spread=ctx.options.scenario_spread,
             validation=NEVER_STOP if perfect else ValidationRules(),
         )
         controller = Controller(start_s=ctx.start_s, environment=env, forecaster=forecaster, settings=settings)

@@ -112,3 +112,18 @@ def test_decisions_are_records_with_their_inputs() -> None:
     assert record["model"] == "persistence"
     assert {"estimate_mw", "projected_mw", "forecast_mw", "issued", "stopped", "reason"} <= set(record)
     assert record["estimate_mw"] == pytest.approx(3.0, abs=0.05)
+
+
+def test_scenario_spread_moves_the_quantiles_away_from_the_median() -> None:
+    with pytest.raises(ValueError, match="scenario_spread"):
+        ControllerSettings(scenario_spread=0.0)
+    c = Controller(
+        start_s=START,
+        environment=FixedEnv(),
+        forecaster=Selector(models=[Persistence()]),
+        settings=ControllerSettings(scenario_spread=1.5),
+    )
+    values = np.array([[-1.0, 0.0], [1.0, 2.0], [2.0, 6.0]])
+    widened = c._scenarios(values, (0.1, 0.5, 0.9))
+    np.testing.assert_allclose(widened, [[-2.0, -1.0], [1.0, 2.0], [2.5, 8.0]])
+    np.testing.assert_array_equal(values[0], [-1.0, 0.0])  # the forecast itself is left alone

@@ -70,3 +70,29 @@ def test_stopped_exactly_from_a_bad_point_until_enough_good_points(values: list[
             good_run, stopped = 0, True
         assert verdict.stopped == stopped
         assert bool(verdict.reason) == stopped
+
+
+def test_a_scheduled_step_in_the_forecast_is_not_a_spike() -> None:
+    # ripple control switches the night tariff on: +20 MW in the load and in the day-ahead schedule alike
+    v = LoadValidator()
+    load = [60.0, 60.5, 59.8, 80.2, 80.6, 79.9]
+    forecast = [60.0, 60.0, 60.0, 80.0, 80.0, 80.0]
+    assert all(v.check(x, f).usable for x, f in zip(load, forecast, strict=True))
+
+
+def test_the_spike_threshold_follows_the_feeds_noise() -> None:
+    rng = np.random.default_rng(5)
+    noise_sd = 2.14  # TG8000-like white noise of a 5-minute value (scenario calibration)
+    n = 2 * 288
+    load = 60.0 + rng.standard_normal(n) * noise_sd
+    spikes = np.arange(100, n, 48)
+    load[spikes] += np.where(np.arange(spikes.size) % 2 == 0, 15.0, -15.0)
+    v = LoadValidator()
+    flagged = [i for i, x in enumerate(load) if Problem.SPIKE in v.check(float(x), 60.0).problems]
+    assert flagged == list(spikes)  # every spike of 15 MW, and no noise point, although 8 MW is ~2.6 sigma
+    # 4 x the robust sd of the 5-minute changes (sqrt(2) x the point noise), never below spike_mw
+    assert 4 * noise_sd * math.sqrt(2) * 0.85 < v.spike_threshold_mw < 4 * noise_sd * math.sqrt(2) * 1.15
+    quiet = LoadValidator()
+    for x in 60.0 + rng.standard_normal(100) * 0.1:
+        quiet.check(float(x), 60.0)
+    assert quiet.spike_threshold_mw == ValidationRules().spike_mw
