@@ -97,19 +97,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.flex_price < 0:
         print("goflex doms evaluate: --flex-price must be >= 0", file=sys.stderr)
         return 2
-    if args.perfect_hours is not None and args.forecast != "perfect":
-        print("goflex doms evaluate: --perfect-hours needs --forecast perfect", file=sys.stderr)
+    try:
+        options = EvaluationOptions(
+            horizon_quarters=max(1, round(args.horizon_hours * 4)),
+            prices=PRICE_MODELS[args.prices],
+            flex_cost_eur_per_mwh=args.flex_price,
+            forecast=args.forecast,
+            perfect_hours=args.perfect_hours,
+            **({} if args.scenario_spread is None else {"scenario_spread": args.scenario_spread}),
+        )
+    except ValueError as exc:
+        print(f"goflex doms evaluate: {exc}", file=sys.stderr)
         return 2
     scenario = read_scenario(args.scenario)
     truth = read_truth(args.scenario, scenario.grid) if args.forecast in NEEDS_TRUTH else None
-    options = EvaluationOptions(
-        horizon_quarters=max(1, round(args.horizon_hours * 4)),
-        prices=PRICE_MODELS[args.prices],
-        flex_cost_eur_per_mwh=args.flex_price,
-        forecast=args.forecast,
-        perfect_hours=args.perfect_hours,
-        **({} if args.scenario_spread is None else {"scenario_spread": args.scenario_spread}),
-    )
     quiet_highs()
     result = evaluate(scenario, options, None if args.quiet else ProgressBar(), truth)
     if args.decisions is not None:

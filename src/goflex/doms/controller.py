@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from goflex.doms.data_validation import LoadValidator, ValidationRules
-from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast, scenario_weights
+from goflex.doms.forecast.base import F64, History, Outlook, QuantileForecast, median_index, scenario_weights
 from goflex.doms.imbalance import POINTS_PER_QUARTER, QuarterEstimator
 from goflex.doms.optimiser import (
     DEADBAND_MW,
@@ -421,7 +421,7 @@ class Controller:
     def _scenarios(self, values: F64, levels: tuple[float, ...]) -> F64:
         """The LP's scenarios: the quantiles, moved from the median by ``scenario_spread``."""
         factor = self.settings.scenario_spread
-        median = values[int(np.argmin([abs(q - 0.5) for q in levels]))]
+        median = values[median_index(levels)]
         return np.asarray(median[None, :] + factor * (values - median[None, :]), dtype=np.float64)
 
     def _decide(
@@ -459,7 +459,7 @@ class Controller:
             base,
             projected_mw=float(plan.projected_mw[0]),
             model=forecast.model,
-            forecast_mw=tuple(float(v) for v in problem.imbalance_mw[len(forecast.levels) // 2, :8]),
+            forecast_mw=tuple(float(v) for v in problem.imbalance_mw[median_index(forecast.levels), :8]),
             issued=orders,
             sets_targets=True,
             released=released,

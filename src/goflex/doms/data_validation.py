@@ -109,13 +109,16 @@ class LoadValidator:
     rules: ValidationRules = field(default_factory=ValidationRules)
     _last_good: float = math.nan
     _recent_good: deque[float] = field(default_factory=lambda: deque(maxlen=3))
-    _changes: deque[float] = field(default_factory=deque)
+    _changes: deque[float] = field(init=False)
     _previous: float = math.nan
     _same_run: int = 0
     _pending_jump: float = math.nan
     _good_run: int = 0
     _stopped: bool = False
     _reason: str = ""
+
+    def __post_init__(self) -> None:
+        self._changes = deque(maxlen=self.rules.noise_window)
 
     def check(self, load_mw: float, dayahead_mw: float) -> Verdict:
         """Check the next point.
@@ -138,8 +141,6 @@ class LoadValidator:
             error = load_mw - dayahead_mw
             if math.isfinite(self._last_good):
                 self._changes.append(error - self._last_good)
-                if len(self._changes) > self.rules.noise_window:
-                    self._changes.popleft()
             self._last_good = error
             self._recent_good.append(error)
             if self._stopped and self._good_run >= self.rules.resume_points:

@@ -96,7 +96,7 @@ class EvaluationOptions:
         if self.forecast not in FORECASTS:
             raise ValueError(f"forecast={self.forecast!r}: one of {', '.join(FORECASTS)}")
         if self.perfect_hours is not None and (self.forecast != "perfect" or self.perfect_hours <= 0):
-            raise ValueError("perfect_hours: a positive number of hours, with forecast='perfect' only")
+            raise ValueError("--perfect-hours (perfect_hours) needs --forecast perfect and a positive number of hours")
 
 
 FORECASTS = ("selector", "perfect", "perfect-smooth", "level-now")

@@ -32,7 +32,7 @@ from goflex.doms.forecast_error import (
     weather_forecast_errors,
 )
 from goflex.doms.load_model import ESR, BalanceGroup, calendar, structural_load_mw, utc_midnight_s
-from goflex.doms.scenario_files import STEP_S, GridSeries, Scenario
+from goflex.doms.scenario_files import STEP_S, GridSeries, Scenario, format_time
 from goflex.doms.spot_prices import spot_eur_mwh
 from goflex.twin.solar import specific_power_w_per_kwp
 from goflex.twin.weather import Weather
@@ -141,11 +141,7 @@ def defects_document(generated: GeneratedScenario) -> dict[str, list[list[str]]]
         breaks = np.flatnonzero(np.diff(rows) != 1)
         firsts = np.concatenate(([rows[0]], rows[breaks + 1]))
         lasts = np.concatenate((rows[breaks], [rows[-1]]))
-        return [[_iso(int(time_s[a])), _iso(int(time_s[b]))] for a, b in zip(firsts, lasts, strict=True)]
+        return [[format_time(int(time_s[a])), format_time(int(time_s[b]))] for a, b in zip(firsts, lasts, strict=True)]
 
     d = generated.defects
     return {"missing": spans(d.missing), "stuck": spans(d.stuck), "spikes": spans(d.spikes)}
-
-
-def _iso(t: int) -> str:
-    return np.datetime_as_string(np.datetime64(t, "s"), unit="s") + "Z"

@@ -102,7 +102,8 @@ class GridSeries:
         return self.price_short_eur_mwh is not None
 
 
-def _format_time(t: int) -> str:
+def format_time(t: int) -> str:
+    """A Unix time as the format's UTC ISO 8601 text (``2016-01-01T00:05:00Z``)."""
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -121,7 +122,8 @@ def _parse_time(text: str, where: str, path: str) -> int:
     return int(stamp)
 
 
-def _parse_number(text: str, where: str, path: str) -> float:
+def parse_number(text: str, where: str, path: str) -> float:
+    """A finite number, or a :class:`ScenarioError` naming ``where`` in ``path``."""
     try:
         value = float(text)
     except ValueError:
@@ -177,7 +179,7 @@ class _Rows:
         self.times.append(t)
         self.load.append(self._load(row[self.index["load_mw"]].strip()))
         for name, values in self.values.items():
-            values.append(_parse_number(row[self.index[name]], f"row {line}, column {name!r}", self.path))
+            values.append(parse_number(row[self.index[name]], f"row {line}, column {name!r}", self.path))
 
     def _load(self, raw: str) -> float:
         # Live data: a hole or a bad value is kept as NaN and counted (seed 3.3.2: DOMS must detect them).
@@ -265,7 +267,7 @@ def format_grid_csv(grid: GridSeries) -> str:
     short, long_ = grid.price_short_eur_mwh, grid.price_long_eur_mwh
     for i in range(grid.time_s.size):
         fields = [
-            _format_time(int(grid.time_s[i])),
+            format_time(int(grid.time_s[i])),
             _fmt(float(grid.load_mw[i]), 4),
             _fmt(float(grid.dayahead_mw[i]), 4),
             _fmt(float(grid.spot_eur_mwh[i]), 2),

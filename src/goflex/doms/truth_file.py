@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from goflex.doms.scenario_files import GridSeries, ScenarioError
+from goflex.doms.scenario_files import GridSeries, ScenarioError, format_time, parse_number
 
 TRUTH_FILE: Final = "truth.csv"
 COLUMNS: Final = ("time", "true_load_mw", "noise_mw")
@@ -49,8 +49,7 @@ def format_truth_csv(grid: GridSeries, truth: Truth) -> str:
     out = io.StringIO()
     out.write(",".join(COLUMNS) + "\n")
     for t, load, noise in zip(grid.time_s, truth.true_load_mw, truth.noise_mw, strict=True):
-        stamp = np.datetime_as_string(np.datetime64(int(t), "s"), unit="s") + "Z"
-        out.write(f"{stamp},{load:.4f},{noise:.4f}\n")
+        out.write(f"{format_time(int(t))},{load:.4f},{noise:.4f}\n")
     return out.getvalue()
 
 
@@ -82,17 +81,11 @@ def parse_truth_csv(text: str, grid: GridSeries, *, path: str = TRUTH_FILE) -> T
             raise ScenarioError(path, f"row {line}", f"{len(row)} fields, expected {len(COLUMNS)}")
         if i >= grid.time_s.size:
             raise ScenarioError(path, f"row {line}", f"more rows than grid.csv ({grid.time_s.size})")
-        expected = np.datetime_as_string(np.datetime64(int(grid.time_s[i]), "s"), unit="s") + "Z"
+        expected = format_time(int(grid.time_s[i]))
         if row[0].strip() != expected:
             raise ScenarioError(path, f"row {line}, column 'time'", f"{row[0]!r}: grid.csv has {expected} here")
-        for name, raw, values in (("true_load_mw", row[1], loads), ("noise_mw", row[2], noises)):
-            try:
-                value = float(raw)
-            except ValueError:
-                value = float("nan")
-            if not np.isfinite(value):
-                raise ScenarioError(path, f"row {line}, column {name!r}", f"{raw!r} is not a finite number")
-            values.append(value)
+        loads.append(parse_number(row[1], f"row {line}, column 'true_load_mw'", path))
+        noises.append(parse_number(row[2], f"row {line}, column 'noise_mw'", path))
     if len(loads) != grid.time_s.size:
         raise ScenarioError(path, "", f"{len(loads)} rows, grid.csv has {grid.time_s.size}")
     return Truth(np.asarray(loads, dtype=np.float64), np.asarray(noises, dtype=np.float64))

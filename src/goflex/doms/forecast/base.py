@@ -75,8 +75,12 @@ class QuantileForecast:
     @property
     def median_mw(self) -> F64:
         """The level closest to 0.5 [MW]."""
-        i = int(np.argmin([abs(q - 0.5) for q in self.levels]))
-        return np.asarray(self.values_mw[i], dtype=np.float64)
+        return np.asarray(self.values_mw[median_index(self.levels)], dtype=np.float64)
+
+
+def median_index(levels: tuple[float, ...]) -> int:
+    """Index of the level closest to 0.5."""
+    return int(np.argmin([abs(q - 0.5) for q in levels]))
 
 
 class Forecaster(Protocol):
