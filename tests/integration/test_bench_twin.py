@@ -38,7 +38,9 @@ async def test_small_twin_bench_keeps_up_and_reports_every_figure() -> None:
     # 3 houses, a technical push every 5 simulated seconds: ~96 pushes in 160 simulated seconds.
     assert stack["meter_pushes_expected"] >= 3 * 150 / TECHNICAL_PUSH_S
     assert stack["meter_pushes_received"] >= 0.95 * stack["meter_pushes_expected"]
-    assert stack["meter_pushes_received"] <= stack["meter_pushes_emitted"]
+    # a push emitted just before the window opens may be read inside it (one in flight per meter at most: seen
+    # 98 received for 96 emitted on a loaded machine)
+    assert stack["meter_pushes_received"] <= stack["meter_pushes_emitted"] + options.houses
     assert stack["values_published"] >= stack["values_published_in_window"] > stack["meter_pushes_received"]
     assert stack["values_stored"] == stack["values_published"]
     assert stack["outbox_backlog_end"] == 0
