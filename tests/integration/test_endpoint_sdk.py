@@ -35,7 +35,7 @@ from goflex.cloudio.messages import (
 from goflex.cloudio.model import Attribute, AttributePath, EndpointModel, attr, endpoint, node, obj
 from goflex.cloudio.model import AttributeType as T
 from goflex.cloudio.model import Constraint as C  # noqa: N817 - the model's documented short alias
-from goflex.cloudio.transport import TransportSettings, make_client, user_properties
+from goflex.cloudio.transport import ConnectionLost, TransportSettings, make_client, user_properties
 from goflex.common import RealClock
 from goflex.pki import CertificateKind
 from tests.integration.mosquitto import MosquittoBroker
@@ -60,12 +60,13 @@ def client_for(broker: MosquittoBroker, name: str, port: int | None = None) -> a
 
 
 class Proxy:
-    """A TCP relay that can cut every connection and refuse new ones (the endpoint's flaky link)."""
+    """A TCP relay that can cut every connection and refuse new ones, or stall the open ones (the flaky link)."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream = upstream_port
         self.up = True
         self.writers: set[asyncio.StreamWriter] = set()
+        self.flowing: list[asyncio.Event] = []  # one per connection: cleared, its bytes are held (a black hole)
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -79,15 +80,24 @@ class Proxy:
             return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
         self.writers |= {writer, up_writer}
+        flowing = asyncio.Event()
+        flowing.set()
+        self.flowing.append(flowing)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError):
                 while data := await src.read(65536):
+                    await flowing.wait()
                     dst.write(data)
                     await dst.drain()
             dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def stall(self) -> None:
+        """Hold every byte of the open connections, without closing them (new connections flow)."""
+        for flowing in self.flowing:
+            flowing.clear()
 
     def cut(self) -> None:
         self.up = False
@@ -396,11 +406,11 @@ async def test_failed_connection_attempts_leak_no_file_descriptors(mosquitto: Mo
         await proxy.close()
 
 
-def make_application(broker: MosquittoBroker, name: str) -> Application:
+def make_application(broker: MosquittoBroker, name: str, *, port: int | None = None) -> Application:
     ca, cert, key = credentials(broker, name)
     return Application(
         name,
-        broker=f"mqtts://{broker.host}:{broker.port}",
+        broker=f"mqtts://{broker.host}:{port or broker.port}",
         ca_file=ca,
         cert_file=cert,
         key_file=key,
@@ -448,3 +458,41 @@ async def test_application_reads_updates_and_commands_an_endpoint(mosquitto: Mos
         assert wrong_type.value.reason is RejectReason.WRONG_TYPE
         with pytest.raises(ModelUnavailable):
             await commander.model("sdk-dc-404", timeout_s=0.3)
+
+
+async def test_an_unconfirmed_set_is_sent_again_on_a_new_connection(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """A link that swallows the @set (half-open: no reset, no PUBACK) costs one timeout, not the command."""
+    name = "sdk-dc-008"
+    applied: list[tuple[AttributePath, Attribute]] = []
+    proxy = Proxy(mosquitto.port)
+    await proxy.start()
+    try:
+        async with (
+            make_endpoint(mosquitto, name, tmp_path, on_set=lambda p, a: applied.append((p, a))) as ep,
+            make_application(mosquitto, COMMANDER, port=proxy.port) as commander,
+        ):
+            await ep.wait_connected(10)
+            await commander.wait_connected(10)
+            proxy.stall()
+            started = time.monotonic()
+            sent = await commander.set(relay(name), True, constraint=C.PARAMETER, type_=T.BOOLEAN, timeout_s=1.0)
+            assert 1.0 <= time.monotonic() - started < 8.0
+            assert commander.unconfirmed_sets == 1
+            async with asyncio.timeout(5):
+                while not applied:
+                    await asyncio.sleep(0.02)
+            assert applied == [(relay(name), sent)]
+            # the first copy, released late, is not newer than the attribute: ignored by the endpoint
+            for flowing in proxy.flowing:
+                flowing.set()
+            await asyncio.sleep(0.5)
+            assert applied == [(relay(name), sent)]
+            assert ep.model.attribute(relay(name)).value is True
+
+            # a link that stays dead: the attempt times out, the reconnection is refused, the caller is told
+            proxy.stall()
+            proxy.up = False
+            with pytest.raises(ConnectionLost, match="not connected"):
+                await commander.set(relay(name), False, constraint=C.PARAMETER, type_=T.BOOLEAN, timeout_s=0.5)
+    finally:
+        await proxy.close()

@@ -26,9 +26,10 @@ from fastapi.responses import JSONResponse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from goflex.cloudio.transport import ConnectionLost
 from goflex.common import SimClock
 from goflex.flex.foa.agent import AgentSettings, DirectControlAgent
-from goflex.flex.foa.devices import TwinHouses
+from goflex.flex.foa.devices import Command, TwinHouses
 from goflex.flex.foa.direct_control import ComfortSettings
 from goflex.flex.foa.fman_client import FmanClient
 from goflex.flex.foa.metering import EnergyRegister, interval_energies
@@ -156,6 +157,7 @@ class Rig:
     clock: SimClock
     double: FmanContractDouble
     house: str
+    devices: FlakyDevices
 
     async def settle(self) -> None:
         """Wait (real time) until the agent sleeps again on the clock."""
@@ -170,8 +172,22 @@ class Rig:
             await self.settle()
 
 
+@dataclass
+class FlakyDevices:
+    """The twin's relays behind a link that loses the next ``failures`` commands (the agent sees the error)."""
+
+    twin: TwinHouses
+    failures: int = 0
+
+    async def apply(self, command: Command) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionLost("test: the broker did not confirm the @set")
+        await self.twin.apply(command)
+
+
 @contextlib.asynccontextmanager
-async def rig(double: FmanContractDouble, start: datetime = T0) -> AsyncIterator[Rig]:
+async def rig(double: FmanContractDouble, start: datetime = T0, failures: int = 0) -> AsyncIterator[Rig]:
     spec = make_house(1, HouseType(Technology.NONE, Technology.RESISTIVE, False, 1.0), np.random.default_rng(0))
     assert (spec.devices.boiler_sensors, spec.tank_volume_l, spec.dhw_power_w) == (1, 400.0, 2000.0)
     physics = FleetPhysics([spec], start=start, seed=3, dt_s=10.0, days=1.0, detailed=False)
@@ -180,14 +196,17 @@ async def rig(double: FmanContractDouble, start: datetime = T0) -> AsyncIterator
     physics.tank_state = replace(TankStates.at(physics.tanks, 49.0, 48.0), heating=np.array([True]))
     clock = SimClock(start, speed=0)
     twin = TwinHouses(physics, clock)
+    devices = FlakyDevices(twin, failures)
     settings = AgentSettings(
         limits=InterruptionLimits(max_slots=2, search_slots=8), comfort=ComfortSettings(tank_min_c=40.0)
     )
     async with served(double.app()) as url, FmanClient(url, TOKEN) as fman:
-        agent = DirectControlAgent(houses=[spec], fman=fman, devices=twin, reader=twin, clock=clock, settings=settings)
+        agent = DirectControlAgent(
+            houses=[spec], fman=fman, devices=devices, reader=twin, clock=clock, settings=settings
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(agent.run(stop))
-        r = Rig(agent, physics, clock, double, spec.name)
+        r = Rig(agent, physics, clock, double, spec.name, devices)
         await r.settle()
         try:
             yield r
@@ -233,6 +252,45 @@ async def test_a_schedule_stops_the_heater_for_the_interruption_and_is_metered()
         assert offer.default_schedule is not None
         assert sum(s.energy_amount for s in offer.default_schedule.slices[: len(interrupted)]) > 0.1
         assert r.agent.counters.commands == 2
+
+
+async def test_a_failed_command_is_sent_again_until_it_goes_through() -> None:
+    async with rig(FmanContractDouble(outcome="schedule")) as r:
+        await r.run_until(T0 + timedelta(minutes=2))
+        tracked = next(iter(r.agent.offers.values()))
+        start, end = tracked.interruption.start, tracked.interruption.end
+        device = tracked.device_id
+        await r.run_until(start - timedelta(seconds=10), step_s=10)
+        r.devices.failures = 2  # the opening and its first retry are lost
+        await r.run_until(start + timedelta(seconds=10), step_s=10)
+        assert r.physics.relay_closed[0, 0], "the opening was lost"
+        assert r.agent.undelivered[device].closed is False
+        await r.run_until(start + timedelta(seconds=40), step_s=10)
+        assert r.physics.relay_closed[0, 0], "the first retry (30 s later) was lost too"
+        await r.run_until(start + timedelta(seconds=70), step_s=10)
+        assert not r.physics.relay_closed[0, 0], "the second retry went through"
+        assert (r.agent.counters.command_errors, r.agent.counters.command_retries) == (2, 2)
+        assert r.agent.undelivered == {}
+        await r.run_until(end + timedelta(minutes=1))
+        assert r.physics.relay_closed[0, 0]
+        assert r.agent.counters.commands == 2
+
+
+async def test_a_lost_command_is_replaced_by_the_next_one_for_its_relay() -> None:
+    async with rig(FmanContractDouble(outcome="schedule")) as r:
+        await r.run_until(T0 + timedelta(minutes=2))
+        tracked = next(iter(r.agent.offers.values()))
+        start, end = tracked.interruption.start, tracked.interruption.end
+        await r.run_until(start - timedelta(seconds=10), step_s=10)
+        r.devices.failures = 10**6  # every opening attempt is lost...
+        await r.run_until(end - timedelta(seconds=10), step_s=10)
+        assert r.physics.relay_closed[0, 0]
+        assert r.agent.counters.command_retries > 0
+        r.devices.failures = 0  # ...until the closing is due: it replaces the opening, which is never sent
+        await r.run_until(end + timedelta(minutes=2), step_s=10)
+        assert r.physics.relay_closed[0, 0]
+        assert r.agent.undelivered == {}
+        assert r.agent.counters.commands == 1, "only the closing went through"
 
 
 async def test_an_offer_leaves_fman_the_submission_margin_to_accept_it() -> None:

@@ -17,6 +17,11 @@ attribute, learnt from its retained ``@online`` message unless given explicitly.
 capped full-jitter backoff; subscriptions are renewed after a reconnect (messages published while disconnected
 are not replayed: query the history API for those).
 
+A ``set`` whose PUBACK does not come in time is sent once more on a new connection: MQTT retransmits a QoS 1
+message only after a reconnect (MQTT 5.0 4.4), and a link that swallows a PUBLISH silently (half-open TCP, a
+stalled NAT) is otherwise noticed only after 1.5 keep-alives. The resend is harmless: it carries the same
+timestamp, and an endpoint ignores an ``@set`` that is not newer than the attribute (cloudio.md).
+
 Errors (all :class:`~goflex.cloudio.errors.CloudioError`): :class:`ConnectionLost` (not connected in time),
 :class:`ModelUnavailable` (no ``@online`` for the endpoint), ``RejectedPayload`` (value does not fit, not a
 Parameter/SetPoint), and the HTTP helpers' :class:`ApiError` (:class:`ApiNotFound` for 404/403).
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ApiError", "ApiNotFound", "Application", "EndpointData", "HistoryPoint", "ModelUnavailable"]
 
 _QUEUE = 10_000  # messages buffered per subscription before the oldest are dropped
+SET_ATTEMPTS = 2  # an unconfirmed @set is sent once more, on a new connection
 
 
 class ModelUnavailable(CloudioError):  # noqa: N818 - named for the caller's decision
@@ -169,9 +175,11 @@ class Application:
         self._models: dict[str, EndpointModel] = {}
         self._model_arrived = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._link: asyncio.Future[None] | None = None  # the current connection (cancelled to force a reconnect)
         self._pending: set[asyncio.Future[None]] = set()
         self._active: set[str] = set()  # filters the broker acknowledged on the current connection
         self.rejected = 0  # messages that could not be decoded
+        self.unconfirmed_sets = 0  # @set attempts without a PUBACK in time (each sent again on a new connection)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -263,12 +271,13 @@ class Application:
             path: the attribute (short or long form).
             value: the new value, of the attribute's type.
             constraint, type_: the declared constraint and type; both or neither (then taken from the model).
-            timeout_s: how long to wait for the connection, the model and the PUBACK [s].
+            timeout_s: how long to wait for the connection, the model and each PUBACK [s]; without a PUBACK the
+                connection is renewed and the same document sent again, :data:`SET_ATTEMPTS` times in all.
 
         Raises:
             RejectedPayload: CONSTRAINT (not Parameter/SetPoint), WRONG_TYPE, UNKNOWN_ATTRIBUTE, MALFORMED path.
             ModelUnavailable: the model is needed but unknown.
-            ConnectionLost: not connected in time, or the broker did not confirm.
+            ConnectionLost: not connected in time, or the broker confirmed none of the attempts.
         """
         if isinstance(path, str):
             try:
@@ -283,14 +292,23 @@ class Application:
         if not Constraint(constraint).settable:
             raise RejectedPayload(RejectReason.CONSTRAINT, str(path), f"@set is not valid for a {constraint} attribute")
         attribute = Attribute(constraint, type_, self._clock.time(), value)
-        client = await self.wait_connected(timeout_s)
-        try:
-            await client.publish(
-                build_topic(Topic.set(path), self.topic_form), encode_attribute(attribute, self.fmt), qos=1
-            )
-        except aiomqtt.MqttError as exc:
-            raise ConnectionLost(f"application {self.name}: @set of {path} not confirmed: {exc}") from exc
-        log.info("application %s: sent @set of %s", self.name, path)
+        topic = build_topic(Topic.set(path), self.topic_form)
+        payload = encode_attribute(attribute, self.fmt)
+        for attempt in range(1, SET_ATTEMPTS + 1):
+            client = await self.wait_connected(timeout_s)
+            try:
+                await client.publish(topic, payload, qos=1, timeout=timeout_s)
+            except aiomqtt.MqttError as exc:
+                if attempt == SET_ATTEMPTS:
+                    raise ConnectionLost(f"application {self.name}: @set of {path} not confirmed: {exc}") from exc
+                self.unconfirmed_sets += 1
+                log.warning(
+                    "application %s: @set of %s not confirmed (%s): reconnecting to send it again", self.name, path, exc
+                )
+                self._renew(client)
+                continue
+            log.info("application %s: sent @set of %s", self.name, path)
+            break
         return attribute
 
     # -- HTTP API (thin helpers over ApiClient) ---------------------------------------------------------------
@@ -332,11 +350,24 @@ class Application:
 
     # -- connection --------------------------------------------------------------------------------------------
 
+    def _renew(self, client: aiomqtt.Client) -> None:
+        """End the connection of ``client`` if it is still the current one; ``_run`` reconnects."""
+        if self._client is client and self._link is not None:
+            self._connected.clear()
+            self._link.cancel()
+
     async def _run(self) -> None:
         attempt = 0
         while True:
+            self._link = asyncio.ensure_future(self._connection())
             try:
-                await self._connection()
+                await self._link
+                attempt = 0
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # close(): the application stops
+                log.warning("application %s: connection renewed", self.name)  # _renew(): reconnect at once
                 attempt = 0
             except aiomqtt.MqttError as exc:
                 log.warning("application %s: connection to %s lost or refused: %s", self.name, self._broker, exc)

@@ -10,6 +10,9 @@ An asyncio loop on a :class:`~goflex.common.clock.Clock`:
    through :class:`~goflex.flex.foa.devices.DeviceCommands`; a rejection - or no schedule by
    ``assignmentBeforeTime`` - means the baseline: the relay stays closed;
 3. comfort wins: a relay the agent holds open is closed at once when its tank or room falls below its minimum;
+   a command the IoT layer could not deliver is sent again every ``command_retry_s`` until it goes through or a
+   newer command for the same relay replaces it: while the link is up the gateway keeps the last command it
+   received (seed 3.2.5.6), so a lost "close" would otherwise block that heater indefinitely;
 4. after an assigned offer's last slot, the metered energy per slot is sent to FMAN (``POST /metering``); the
    deviation from the schedule (e.g. after a comfort override) is what FMAN settles. The energy comes from the
    relays' cumulative energy registers, interpolated at each slot boundary between the timestamped samples
@@ -63,6 +66,7 @@ class AgentSettings:
         location_id: grid location written into the offers.
         metering_wait_s: how long after an offer's end the agent waits for its registers' samples before it
             sends the slots it can value [s] (a meter gone silent; FMAN counts the others as baseline).
+        command_retry_s: how long after a failed relay command it is sent again [s].
     """
 
     heartbeat_s: float = 60.0
@@ -74,6 +78,7 @@ class AgentSettings:
     submission_margin_s: float = 300.0
     location_id: str | None = None
     metering_wait_s: float = 1800.0
+    command_retry_s: float = 30.0
 
 
 @dataclass
@@ -90,6 +95,7 @@ class AgentCounters:
     illegal_transitions: int = 0
     commands: int = 0
     command_errors: int = 0
+    command_retries: int = 0
     overrides: int = 0
     metered: int = 0
     metered_intervals: int = 0
@@ -151,6 +157,7 @@ class DirectControlAgent:
         self.history: dict[str, list[Interruption]] = {}
         self.registers: dict[str, dict[str, EnergyRegister]] = {}  # device -> channel -> cumulative energy
         self.relay_open: set[str] = set()
+        self.undelivered: dict[str, RelayCommand] = {}  # device -> its latest command that failed
         self._ack: set[str] = set()
         self._quiet_until: dict[str, datetime] = {}
 
@@ -171,7 +178,9 @@ class DirectControlAgent:
             except Exception:  # the service's top loop: log, count, continue (style.md 5)
                 self.counters.cycle_errors += 1
                 log.exception("foa: cycle failed")
-            wake = min(t for t in (next_beat, self.timeline.next_time(), slot_floor(now) + _SLOT) if t is not None)
+            retry = now + timedelta(seconds=self.settings.command_retry_s) if self.undelivered else None
+            times = (next_beat, self.timeline.next_time(), slot_floor(now) + _SLOT, retry)
+            wake = min(t for t in times if t is not None)
             await self.clock.sleep(max((wake - self.clock.now()).total_seconds(), 0.0))
 
     async def cycle(self, now: datetime, readings: dict[str, HouseReading] | None = None) -> None:
@@ -197,8 +206,14 @@ class DirectControlAgent:
         return readings
 
     async def execute_due(self, now: datetime) -> None:
-        """Carry out the commands whose time has come."""
-        for command in self.timeline.due(now):
+        """Send again the commands that failed (unless replaced), then carry out those whose time has come."""
+        due = self.timeline.due(now)
+        replaced = {c.device_id for c in due if isinstance(c, RelayCommand)}
+        for device_id, failed in sorted(self.undelivered.items()):
+            if device_id not in replaced:
+                self.counters.command_retries += 1
+                await self._apply(failed)
+        for command in due:
             await self._apply(command)
 
     async def _apply(self, command: RelayCommand | object) -> None:
@@ -209,8 +224,10 @@ class DirectControlAgent:
             await self.devices.apply(command)
         except Exception:  # a device that cannot be reached must not stop the others
             self.counters.command_errors += 1
-            log.exception("foa: command %s failed", command)
+            self.undelivered[command.device_id] = command
+            log.exception("foa: command %s failed; sent again in %.0f s", command, self.settings.command_retry_s)
             return
+        self.undelivered.pop(command.device_id, None)
         self.counters.commands += 1
         (self.relay_open.discard if command.closed else self.relay_open.add)(command.device_id)
 
@@ -271,7 +288,9 @@ class DirectControlAgent:
                 register.prune(keep_from)
 
     async def _protect_comfort(self, now: datetime, readings: dict[str, HouseReading]) -> None:
-        for device_id in sorted(self.relay_open):
+        # an opening still waiting to be sent again counts as open: comfort must not be lost by its late delivery
+        opening = {d for d, c in self.undelivered.items() if not c.closed}
+        for device_id in sorted(self.relay_open | opening):
             house, relay = device_id.split("/relay")
             reading = readings.get(house)
             why = comfort_lost(self.houses[house], int(relay), reading, self.settings.comfort) if reading else None
