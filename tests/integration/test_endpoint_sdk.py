@@ -38,7 +38,7 @@ from goflex.cloudio.model import Constraint as C  # noqa: N817 - the model's doc
 from goflex.cloudio.transport import ConnectionLost, TransportSettings, make_client, user_properties
 from goflex.common import RealClock
 from goflex.pki import CertificateKind
-from tests.integration.mosquitto import MosquittoBroker
+from tests.integration.mosquitto import MosquittoBroker, free_port
 
 pytestmark = [pytest.mark.mosquitto]
 
@@ -387,6 +387,36 @@ async def test_acks_shrink_the_outbox_and_resend_requests_are_honoured(
     # Sequence numbers survive a restart of the endpoint even with an empty outbox.
     async with make_endpoint(mosquitto, name, tmp_path) as again:
         assert again.update(power(name), 1.0) == 11
+
+
+async def test_flush_waits_for_the_last_acks_and_gives_up_at_its_deadline(
+    mosquitto: MosquittoBroker, watcher: Watcher, tmp_path: Path
+) -> None:
+    name = "sdk-dc-009"
+    await watcher.client.subscribe(f"@update/{name}/#", qos=1)
+    async with make_endpoint(mosquitto, name, tmp_path) as ep:
+        await ep.wait_connected(10)
+        seqs = [ep.update(power(name), float(i)) for i in range(3)]
+        await watcher.wait_for(lambda seen: len(seen) == 3)
+        started = time.monotonic()
+        assert await ep.flush(0.3) is False  # nobody confirms: the flush ends at its deadline
+        assert time.monotonic() - started >= 0.3
+        assert ep.outbox.pending_count == 3
+
+        async def confirm_later() -> None:
+            await asyncio.sleep(0.2)
+            await watcher.client.publish(f"@ack/{name}", encode_ack(Ack.from_sequences(seqs)), qos=1)
+
+        confirming = asyncio.create_task(confirm_later())
+        assert await ep.flush(10.0) is True
+        assert ep.outbox.pending_count == 0
+        await confirming
+    # not connected (no broker behind the port): nothing can be confirmed, the flush does not wait
+    async with make_endpoint(mosquitto, "sdk-dc-010", tmp_path, port=free_port()) as lonely:
+        lonely.update(power("sdk-dc-010"), 1.0)
+        started = time.monotonic()
+        assert await lonely.flush(10.0) is False
+        assert time.monotonic() - started < 1.0
 
 
 async def test_failed_connection_attempts_leak_no_file_descriptors(mosquitto: MosquittoBroker) -> None:

@@ -36,7 +36,17 @@ async def _serve(config: GatewayConfig) -> None:
     async with configured_gateway(config) as gateway:
         task = asyncio.create_task(gateway.run())
         loop = asyncio.get_running_loop()
+        stopping: set[asyncio.Task[None]] = set()
+
+        def on_signal() -> None:
+            # The first SIGTERM/SIGINT is a planned stop (the outbox gets stop_grace_s to be confirmed); a second
+            # one does not wait.
+            if stopping:
+                task.cancel()
+            else:
+                stopping.add(loop.create_task(gateway.stop()))
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
+            loop.add_signal_handler(sig, on_signal)
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -73,6 +73,7 @@ _MAX_INFLIGHT = 20  # QoS 1 messages awaiting PUBACK at once (paho's default win
 _LIVE_QUEUE = 10_000  # live messages waiting for the sender; beyond that the back-fill picks them up
 _BATCH = 100  # outbox rows read per back-fill query
 _POLL_S = 1.0  # how often the back-fill looks for entries that became due [s]
+_FLUSH_POLL_S = 0.02  # real seconds between two looks at the outbox in flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,8 +328,23 @@ class Endpoint:
     ) -> None:
         await self.stop()
 
+    async def flush(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` real seconds, while connected, for ingest to confirm every outbox entry.
+
+        Returns True when the outbox is empty. A gateway calls it before a planned stop so that what it published
+        last is not left for the next start to send again (it would be deduplicated, but a stopped gateway with a
+        non-empty outbox looks like a gateway that lost data).
+        """
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._outbox.pending_count and self.connected:
+            if asyncio.get_running_loop().time() >= deadline:
+                break
+            self._wake.set()  # never-sent entries go out now rather than at the next poll
+            await asyncio.sleep(_FLUSH_POLL_S)
+        return self._outbox.pending_count == 0
+
     async def stop(self) -> None:
-        """Publish ``@offline``, disconnect and close the outbox (idempotent)."""
+        """Publish ``@offline``, disconnect and close the outbox (idempotent); see :meth:`flush` to drain first."""
         await cancel_and_wait(self._task)
         self._task = None
         self._outbox.close()

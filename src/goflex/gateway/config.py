@@ -68,6 +68,7 @@ class OutboxConfig:
     max_bytes: int = 64 * 1024 * 1024
     max_age_s: float = 7 * 86_400.0
     backfill_rate_per_s: float = 50.0
+    stop_grace_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ class _Outbox(_Strict):
     max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     max_age_s: float = Field(default=7 * 86_400.0, gt=0)
     backfill_rate_per_s: float = Field(default=50.0, gt=0)
+    stop_grace_s: float = Field(default=3.0, ge=0, le=60)
 
 
 class _Twin(_Strict):

@@ -122,6 +122,8 @@ class Gateway:
             ingest: for large fleets of simulated gateways).
         max_meter_skew_s: a push whose meter clock is further than this from the gateway's is stamped with the
             gateway's time [s] (ingest refuses timestamps in the future).
+        stop_grace_s: on :meth:`stop`, how long (real seconds) the endpoint may still wait, while connected, for
+            the platform to confirm what is in the outbox before it disconnects.
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class Gateway:
         control_period_s: float = 1.0,
         max_meter_skew_s: float = 300.0,
         publish: str = "update",
+        stop_grace_s: float = 3.0,
     ) -> None:
         if publish not in ("update", "transaction"):
             raise ValueError(f"publish must be 'update' or 'transaction', got {publish!r}")
@@ -151,6 +154,7 @@ class Gateway:
         self._policy = failsafe or FailSafePolicy()
         self._control_period = control_period_s
         self._max_skew = max_meter_skew_s
+        self._stop_grace_s = stop_grace_s
         self.endpoint = endpoint(self._on_set)
         self._sampler = Sampler()
         self._declare_series(devices, {**DEFAULT_RULES, **(sampling or {})})
@@ -186,6 +190,7 @@ class Gateway:
             sampling=config.sampling,
             control_period_s=config.control_period_s,
             publish=config.publish,
+            stop_grace_s=config.outbox.stop_grace_s,
         )
 
     def _path(self, node: str, obj: str, attribute: str = "datapoint") -> str:
@@ -247,9 +252,17 @@ class Gateway:
                 for pending in (*tasks, stopper):
                     pending.cancel()
                 await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            if self._stop.is_set() and not await self.endpoint.flush(self._stop_grace_s):
+                log.info(
+                    "gateway %s: stopping with %d message(s) unconfirmed (sent again at the next start)",
+                    self.name,
+                    self.endpoint.outbox.pending_count,
+                )
 
     async def stop(self) -> None:
-        """Ask :meth:`run` to end (it closes the endpoint and its outbox)."""
+        """Ask :meth:`run` to end: it stops reading, waits ``stop_grace_s`` at most for the outbox to be confirmed,
+        then closes the endpoint and its outbox.
+        """
         self._stop.set()
 
     # -- loops -----------------------------------------------------------------------------------------------
