@@ -1,9 +1,11 @@
-"""Intraday forecasts: persistence, AR, quantile boosting and the rolling selection."""
+"""Intraday forecasts: persistence, AR, local level, quantile boosting and the rolling selection."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from goflex.doms.forecast import (
     Autoregressive,
@@ -15,6 +17,7 @@ from goflex.doms.forecast import (
     pinball_loss,
     scenario_weights,
 )
+from goflex.doms.forecast.local_level import LocalLevel, smoothed_levels
 
 START = 1_452_211_200.0
 
@@ -96,3 +99,48 @@ def test_selector_refuses_without_any_known_value() -> None:
     sel = Selector(models=[Persistence()])
     with pytest.raises(ValueError, match="no forecast model"):
         sel.forecast(0, _history(np.array([np.nan])), _outlook(1, 4))
+
+
+def test_local_level_filter_by_hand() -> None:
+    y = np.array([np.nan, 2.0, 4.0, np.nan, 0.0])
+    assert smoothed_levels(y, 0.5) == pytest.approx([np.nan, 2.0, 3.0, 3.0, 1.5], nan_ok=True)
+    assert smoothed_levels(y, 1.0) == pytest.approx([np.nan, 2.0, 4.0, 4.0, 0.0], nan_ok=True)
+
+
+def test_local_level_smooths_a_noisy_level_and_follows_a_clean_walk() -> None:
+    rng = np.random.default_rng(3)
+    n = 8 * 96
+    # a level that steps every ~6 h, seen through white noise: a small alpha filters the noise
+    steps = np.repeat(rng.normal(0.0, 3.0, n // 24 + 1), 24)[:n]
+    noisy = LocalLevel()
+    noisy.fit(_history(steps + rng.normal(0.0, 1.5, n)))
+    assert noisy.alpha < 1.0
+    # a random walk seen without noise: the last value is the best estimate of the level (persistence)
+    walk = LocalLevel()
+    walk.fit(_history(np.cumsum(rng.normal(0.0, 1.0, n))))
+    assert walk.alpha == 1.0
+    assert walk.phi >= 0.98
+
+
+def test_local_level_waits_for_history_and_forecasts_ordered_quantiles() -> None:
+    model = LocalLevel()
+    model.fit(_history(_ar_series(50)))
+    assert model.predict(_history(_ar_series(50)), _outlook(50, 4)) is None
+    y = _ar_series(6 * 96, phi=0.97)
+    model.fit(_history(y))
+    f = model.predict(_history(y), _outlook(y.size, 24))
+    assert f is not None
+    assert f.values_mw.shape == (3, 24)
+    assert np.all(np.diff(f.values_mw, axis=0) >= 0)
+    assert f.model == "local_level"
+
+
+@given(st.floats(-50.0, 50.0), st.integers(4 * 96, 6 * 96))
+@settings(max_examples=20, deadline=None)
+def test_local_level_forecasts_a_constant_series_as_that_constant(value: float, n: int) -> None:
+    model = LocalLevel()
+    y = np.full(n, value)
+    model.fit(_history(y))
+    f = model.predict(_history(y), _outlook(n, 12))
+    assert f is not None
+    assert f.values_mw == pytest.approx(np.full((3, 12), value), abs=1e-9)

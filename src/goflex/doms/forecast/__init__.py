@@ -1,4 +1,4 @@
-"""Intraday forecasts of the balance group's imbalance: persistence, AR, quantile boosting, rolling selection.
+"""Intraday forecasts of the balance group's imbalance: persistence, AR, local level, boosting, rolling selection.
 
 Pure: numpy and scikit-learn only (physics-and-grid.md 7; issue 5 section 2).
 """
@@ -14,6 +14,7 @@ from goflex.doms.forecast.base import (
     scenario_weights,
 )
 from goflex.doms.forecast.boosting import GradientBoosting
+from goflex.doms.forecast.local_level import LocalLevel
 from goflex.doms.forecast.persistence import Persistence
 from goflex.doms.forecast.selection import Selector, default_models
 
@@ -23,6 +24,7 @@ __all__ = [
     "Forecaster",
     "GradientBoosting",
     "History",
+    "LocalLevel",
     "Outlook",
     "Persistence",
     "QuantileForecast",
