@@ -25,6 +25,7 @@ UI_FINAL = 0x13  # unnumbered information with the poll/final bit, what meters p
 MAX_FRAME_LENGTH = 0x7FF  # 11-bit length field
 MAX_ADDRESS_BYTES = 4
 _MIN_LENGTH = 2 + 1 + 1 + 1 + 2  # format, one-byte addresses, control, HCS
+_MAX_HEADER = 2 + 2 * MAX_ADDRESS_BYTES + 1 + 2  # format, two longest addresses, control, HCS
 _CHUNK = 4096  # input is scanned in slices so the buffer stays near one frame plus one slice
 
 
@@ -77,6 +78,35 @@ def parse_header(raw: bytes) -> tuple[bool, bytes, bytes, int, int]:
     if raw[control_end : control_end + 2] != fcs_bytes(raw[:control_end]):
         raise CorruptFrame("header check sequence mismatch")
     return bool(raw[0] & SEGMENTED), raw[2:dest_end], raw[dest_end:src_end], raw[src_end], control_end + 2
+
+
+def header_verdict(head: bytes, length: int) -> bool | None:
+    """Whether the first bytes of a candidate frame (after its opening flag) form a valid header.
+
+    ``head`` holds up to :data:`_MAX_HEADER` bytes, fewer while they have not arrived; ``length`` is the candidate's
+    length field. Returns None while more bytes are needed. Judging the header as soon as it is in, rather than
+    once the whole claimed length is, matters for resynchronisation: a stray ``7E A1`` before a real frame claims
+    ~380 bytes, and waiting for them would swallow the real frame that follows (found by Hypothesis).
+    """
+    pos = 2
+    for _ in range(2):  # destination, then source address
+        for offset in range(MAX_ADDRESS_BYTES):
+            at = pos + offset
+            if at >= length:
+                return False  # the address runs past the frame
+            if at >= len(head):
+                return None
+            if head[at] & 0x01:
+                pos = at + 1
+                break
+        else:
+            return False  # no end bit within four bytes
+    control_end = pos + 1
+    if control_end + 2 > length:
+        return False
+    if control_end + 2 > len(head):
+        return None
+    return head[control_end : control_end + 2] == fcs_bytes(head[:control_end])
 
 
 def parse_frame(raw: bytes) -> HdlcFrame:
@@ -175,7 +205,11 @@ class FrameReader:
                 del buf[:1]
                 continue
             length = (buf[1] & 0x07) << 8 | buf[2]
-            if buf[1] >> 4 != FORMAT_TYPE_3 or length < _MIN_LENGTH:
+            if (
+                buf[1] >> 4 != FORMAT_TYPE_3
+                or length < _MIN_LENGTH
+                or header_verdict(bytes(buf[1 : 1 + _MAX_HEADER]), length) is False
+            ):
                 self._drop(1, "garbage")
                 continue
             if len(buf) < length + 2:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from goflex.dlms import PushDecoder
@@ -71,6 +71,8 @@ def test_frame_like_garbage_never_raises(data: bytes, cuts: list[int]) -> None:
     st.binary(max_size=300),
     st.lists(st.integers(0, 10**6), max_size=6),
 )
+# found by Hypothesis in CI: a stray flag and format byte claim a 382-byte frame that would swallow the real one
+@example(name="e450-no-clock", before=b"~\xa1", after=b"", cuts=[])
 def test_a_push_embedded_in_garbage_is_found(name: str, before: bytes, after: bytes, cuts: list[int]) -> None:
     vector = VECTORS[name]
     [expected] = PushDecoder(**vector.decoder_args).feed(vector.stream)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from goflex.dlms import E360_STYLE, Push, PushDecoder, encode_push
-from goflex.dlms.hdlc import FrameCorrupt, FrameReader, HdlcFrame, encode_frame, parse_frame
+from goflex.dlms.hdlc import FrameCorrupt, FrameReader, HdlcFrame, encode_frame, header_verdict, parse_frame
 
 from .vectors import load
 
@@ -55,3 +55,25 @@ def test_long_push_in_hdlc_segments_a8() -> None:
     assert all(f[1] & 0xF8 == 0xA8 for f in frames[:-1])
     assert frames[-1][1] & 0x08 == 0
     assert PushDecoder(model="e360").feed(b"".join(frames)) == [push]
+
+
+def test_a_header_is_judged_as_soon_as_it_is_in() -> None:
+    frame = encode_frame(b"\x0f" * 40, dest=b"\x03", src=b"\x00\x21")
+    raw = frame[1:-1]
+    length = len(raw)
+    header_end = 2 + 1 + 2 + 1 + 2  # format, addresses of 1 and 2 bytes, control, HCS
+    assert header_verdict(raw[:header_end], length) is True
+    assert header_verdict(raw[: header_end - 1], length) is None  # the HCS has not arrived
+    assert header_verdict(raw[:3], length) is None
+    broken = raw[: header_end - 1] + bytes([raw[header_end - 1] ^ 0x01])
+    assert header_verdict(broken, length) is False
+    assert header_verdict(raw[:header_end], header_end - 1) is False  # a header longer than its frame
+    assert header_verdict(b"\xa0\x20\x02\x02\x02\x02\x02", length) is False  # no address end bit in 4 bytes
+
+
+def test_a_stray_frame_start_does_not_swallow_the_frame_after_it() -> None:
+    frame = encode_frame(b"\x0f" * 40, dest=b"\x03", src=b"\x00\x21")
+    reader = FrameReader()
+    events = reader.feed(b"\x7e\xa1" + frame)  # the stray start claims a 382-byte frame
+    assert events == [parse_frame(frame[1:-1])]
+    assert reader.discarded["garbage"] == 2  # the stray flag and format byte
