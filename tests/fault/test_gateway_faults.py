@@ -146,9 +146,11 @@ async def test_one_hour_outage_is_backfilled_without_a_gap(private_mosquitto: Mo
     # wire carries (a sample at x.4055 s may be stored as x.405 and rounded here to x.406)
     assert [v for _, v in stored] == [v for _, v in during]
     assert max(abs(a[0] - b[0]) for a, b in zip(stored, during, strict=True)) <= 0.0011
-    # No hole: a lost sample would leave two periods between neighbours (the rest is the simulation's jitter:
-    # at x400 a few ms of real time in an fsync are seconds of simulated time).
-    assert max(b[0] - a[0] for a, b in itertools.pairwise(stored)) < 2 * period_s
+    # Loss is ruled out by the equality above (history = what the gateway sampled). What remains to check is that
+    # the gateway kept sampling through the outage: a sampler stalled by the lost link would leave a hole of many
+    # periods. Not "< 2 periods": the spacing is also the simulation's jitter, and at x400 a loop held up for
+    # 0.35 s of real time (an fsync, a collection, Mosquitto's restart) is 141 simulated seconds (seen in CI).
+    assert max(b[0] - a[0] for a, b in itertools.pairwise(stored)) < 5 * period_s
 
 
 def record_technical_samples(endpoint: Endpoint) -> list[tuple[float, float]]:
