@@ -249,3 +249,42 @@ async def test_the_state_api_needs_the_token_and_shows_imbalance_stop_and_orders
             assert decisions["decisions"][-1]["inputs"]["dayahead_mw"] == pytest.approx(0.75)
             assert decisions["decisions"][-1]["inputs"]["load_mw"] == pytest.approx(0.78)  # the stuck value
             assert (await client.get("/decisions", params={"limit": 0}, headers=auth)).status_code == 400
+
+
+@dataclass
+class SheddingFleet:
+    """Ten registers of 2 kW; five switched off from 06:30 (the houses' response to a purchase)."""
+
+    clock: SimClock
+    registers: int = 10
+
+    async def energy_kwh(self) -> dict[str, float]:
+        t = self.clock.time()
+        running = 2.0 * (t - T0) / 3600.0
+        shed = 2.0 * (min(t, T0 + 30 * 60) - T0) / 3600.0
+        return {f"r{i}": 50.0 + (shed if i < 5 else running) for i in range(self.registers)}
+
+
+@pytest.mark.slow
+async def test_the_meter_carries_the_houses_response_and_a_stuck_feed_stays_stuck(tmp_path: Path) -> None:
+    # the closed loop of the demo: the load DOMS reads holds what the houses did (10 kW less from 06:30)
+    async with rig(tmp_path) as r:
+        replay = r.meter.replay
+        r.meter = GridMeter(replay, r.meter.endpoint, r.clock, fleet=SheddingFleet(r.clock))
+        await run_until(r, T0 + 105 * 60)  # 06:00 .. 07:45: the shed, then the stuck stretch from 07:30
+        seen = {d["time_s"]: d["inputs"]["load_mw"] for d in r.doms.decisions}
+        assert len(seen) == 21
+        departure = {t: seen[t] - replay.row(t).load_mw for t in seen if t < STUCK[0]}
+        before = [d for t, d in departure.items() if t < T0 + 30 * 60]
+        after = [d for t, d in sorted(departure.items()) if t >= T0 + 30 * 60]
+        assert before == pytest.approx([0.0] * len(before), abs=2e-6)
+        assert after[0] == pytest.approx(-0.010, abs=2e-6), "10 kW less than the 20 kW mean"
+        assert all(-0.010 - 2e-6 < d < 0 for d in after)
+        assert after == sorted(after), "the mean follows the shed down"
+        # a stuck feed repeats its value, whatever the houses do
+        stuck = [v for t, v in sorted(seen.items()) if t >= STUCK[0]]
+        assert len(stuck) == 3
+        assert len(set(stuck)) == 1
+        assert stuck[0] < 0.78  # the file's stuck 78 MW x 1 %, with the shed
+        assert r.meter.response is not None
+        assert r.meter.response.resets == 0

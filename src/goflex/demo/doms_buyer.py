@@ -15,6 +15,10 @@ What runs (:class:`DomsBuyer`, a :class:`goflex.demo.trading.Buyer`):
 ``houses / 2000`` (20 houses: 1 %, a 0.75 MW group whose imbalances are tens of kW), with DOMS's dead band and
 data tolerances scaled alike. Nothing else is changed.
 
+**Closed loop.** The published load is the scaled scenario's plus the houses' departure from their mean flexible
+power (:mod:`goflex.demo.fleet_response`, read from the controlled clamps' energy registers through the FOA's
+subscription): DOMS sees its sheds and their rebounds in the load it reads, as on the real TG8000.
+
 **Prices.** With the two-price rule alone (spot x 1.1 / x 0.9, about 4 EUR/MWh of penalty) shedding never pays
 FMAN's asked 50-60 EUR/MWh, and a linear penalty makes a block's rebound cost what the block saved (docs/doms.md,
 "why DOMS is far from the oracle"). The demo scenario therefore carries imbalance prices with control-energy
@@ -35,7 +39,7 @@ import numpy as np
 
 from goflex.broker.acl import EndpointPermission, Grant, grants_for_application
 from goflex.common.clock import Clock
-from goflex.demo.grid_meter import GridMeter, ensure_certificate, open_endpoint
+from goflex.demo.grid_meter import FleetEnergy, GridMeter, ensure_certificate, open_endpoint
 from goflex.doms.live import GRID_ENDPOINT, DomsService, DomsSettings
 from goflex.doms.live_inputs import ScenarioReplay
 from goflex.doms.live_orders import OrderPolicy
@@ -99,6 +103,8 @@ class DomsBuyer:
         houses: the demo's houses (sets the scale).
         seed: scenario seed.
         token_cache_s: how long the state API remembers a verified token [s of the clock].
+        fleet: the demo houses' energy registers: their response joins the published load (closed loop); None:
+            the scenario's load alone.
     """
 
     broker_url: str
@@ -107,9 +113,11 @@ class DomsBuyer:
     houses: int = 20
     seed: int = 1
     token_cache_s: float = 60.0
+    fleet: FleetEnergy | None = None
     participant_id: str = "dso-doms"
     service: DomsService | None = None
     url: str = ""
+    meter: GridMeter | None = None
 
     @property
     def scale(self) -> float:
@@ -130,8 +138,13 @@ class DomsBuyer:
         imbalance = "unknown" if now is None else f"{now * 1000:+.1f} kW"
         stop = f"stopped ({state['reason']})" if state["stopped"] else "running"
         c, trades = state["counters"], state["trades"]
+        houses = (
+            ""
+            if self.meter is None or self.fleet is None
+            else f"houses {self.meter.departure_mw * 1000:+.1f} kW off their mean, "
+        )
         return (
-            f"DOMS {stop}: imbalance now {imbalance} (dead band {state['deadbandMw'] * 1000:.1f} kW), "
+            f"DOMS {stop}: imbalance now {imbalance} (dead band {state['deadbandMw'] * 1000:.1f} kW), {houses}"
             f"{c['decisions']} decisions, {c['orders_placed']} buy orders ({c['orders_refused']} refused, "
             f"{c['orders_revoked']} revoked), {trades['count']} trades ({trades['energyKwh']:.2f} kWh); "
             f"state: {self.url}/api/v1/state"
@@ -163,7 +176,8 @@ class DomsBuyer:
         async with endpoint, live_doms(options, clock, market) as live:
             self.service, self.url = live.service, live.url
             log.info("DOMS (demo buyer): state on %s/api/v1/state, scale %.4f", live.url, self.scale)
-            await GridMeter(replay, endpoint, clock).run()
+            self.meter = GridMeter(replay, endpoint, clock, fleet=self.fleet)
+            await self.meter.run()
 
 
 __all__ = ["DomsBuyer", "control_energy_prices", "demo_scenario", "doms_grants", "prepare_doms_pki"]

@@ -41,6 +41,7 @@ from goflex.cloudio.application import Application
 from goflex.common import GoflexError, SimClock
 from goflex.common.logs import RedactingFilter
 from goflex.demo.doms_buyer import DomsBuyer, doms_grants, prepare_doms_pki
+from goflex.demo.grid_meter import HousesEnergy
 from goflex.demo.trading import (
     FOA_IDENTITY,
     Buyer,
@@ -340,6 +341,7 @@ async def _trading(
                     houses=options.houses,
                     seed=options.seed,
                     token_cache_s=60.0 * max(options.speed, 1.0),
+                    fleet=HousesEnergy.of(houses, specs),
                 )
                 if options.buyer == "doms"
                 else ScriptedDso()

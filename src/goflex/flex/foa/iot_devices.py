@@ -125,7 +125,7 @@ class CloudioHouses:
         registers: list[RegisterReading] = []
         power = 0.0
         for clamp in spec.clamps:
-            relay = _relay_of(spec, clamp.load)
+            relay = relay_of(spec, clamp.load)
             channel = f"powerMeter-{clamp.power_meter}/kWhClamp{clamp.clamp}"
             kwh = num(channel)
             trail = self._trails[house].get(channel)
@@ -149,7 +149,8 @@ class CloudioHouses:
         )
 
 
-def _relay_of(spec: HouseSpec, load: Load) -> int | None:
+def relay_of(spec: HouseSpec, load: Load) -> int | None:
+    """The relay that switches ``load`` in ``spec``'s house, None if no relay does (PV, or no such relay)."""
     if load is Load.DHW:
         return spec.dhw_relay
     if load in (Load.SPACE_HEATING, Load.COMMON):
