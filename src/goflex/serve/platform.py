@@ -23,6 +23,7 @@ from goflex.api.publisher import MqttSetPublisher
 from goflex.cloudio.topics import TopicForm
 from goflex.cloudio.transport import TransportSettings
 from goflex.common import Clock, ConfigError, GoflexSettings, RealClock
+from goflex.common.tasks import bounded
 from goflex.ingest import IngestService
 from goflex.pki import CertificateAuthority, CertificateKind
 from goflex.store import Database, RightsRepository, open_database
@@ -88,6 +89,7 @@ class Platform:
     admin_password: str | None = None
     check_hostname: bool = True
     serve_api: bool = True
+    stop_stage_s: float = 30.0  # each stop stage (API, publisher, ingest) is cut after this, naming what hung
 
     def __post_init__(self) -> None:
         self._clock: Clock = self.clock or RealClock()
@@ -147,7 +149,15 @@ class Platform:
         )
         if not self.serve_api:
             return
-        config = uvicorn.Config(app, host=self.api_host, port=self.api_port, log_level="warning", lifespan="off")
+        # a request still running at shutdown gets stop_stage_s / 3 to finish, then its connection is closed
+        config = uvicorn.Config(
+            app,
+            host=self.api_host,
+            port=self.api_port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=max(1, int(self.stop_stage_s / 3)),
+        )
         self._server = _EmbeddedServer(config)
         self._tasks.append(asyncio.create_task(self._server.serve(), name="api"))
         while not self._server.started:
@@ -157,17 +167,21 @@ class Platform:
         log.info("API on %s", self.api_url)
 
     async def stop(self) -> None:
-        """Stop the API, then ingest (which flushes what it holds), then close the database."""
+        """Stop the API, then ingest (which flushes what it holds), then close the database.
+
+        Each stage is bounded by ``stop_stage_s`` (:func:`goflex.common.tasks.bounded`): a stage that hangs is cut
+        and the pending tasks are logged, so the process still exits.
+        """
         if self._server is not None:
             self._server.should_exit = True
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await bounded(f"platform: the {task.get_name()} task", task, self.stop_stage_s)
         self._tasks.clear()
         if self._publisher is not None:
-            await self._publisher.close()
+            await bounded("platform: closing the @set publisher", self._publisher.close(), self.stop_stage_s)
         if self.ingest is not None:
-            await self.ingest.stop()
+            await bounded("platform: stopping ingest", self.ingest.stop(), self.stop_stage_s)
         if self.db is not None:
             self.db.close()
 
