@@ -23,9 +23,9 @@ from goflex.api.publisher import MqttSetPublisher
 from goflex.cloudio.topics import TopicForm
 from goflex.cloudio.transport import TransportSettings
 from goflex.common import Clock, ConfigError, GoflexSettings, RealClock
-from goflex.common.tasks import bounded
 from goflex.ingest import IngestService
 from goflex.pki import CertificateAuthority, CertificateKind
+from goflex.runtime.tasks import bounded
 from goflex.store import Database, RightsRepository, open_database
 from goflex.store.errors import Conflict
 
@@ -169,7 +169,7 @@ class Platform:
     async def stop(self) -> None:
         """Stop the API, then ingest (which flushes what it holds), then close the database.
 
-        Each stage is bounded by ``stop_stage_s`` (:func:`goflex.common.tasks.bounded`): a stage that hangs is cut
+        Each stage is bounded by ``stop_stage_s`` (:func:`goflex.runtime.tasks.bounded`): a stage that hangs is cut
         and the pending tasks are logged, so the process still exits.
         """
         if self._server is not None:

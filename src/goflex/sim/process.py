@@ -28,6 +28,7 @@ from typing import Any
 
 from goflex.common import SimClock
 from goflex.common.logs import RedactingFilter
+from goflex.runtime.tasks import bounded
 from goflex.sim.runner import FleetOptions, TwinFleet
 from goflex.twin.fleet import FleetSummary
 from goflex.twin.house import HouseSpec
@@ -123,7 +124,8 @@ class FleetProcess:
             await process.wait()
         if self._reader is not None:
             with contextlib.suppress(Exception):
-                await self._reader
+                # EOF comes with the child's exit, unless something it started still holds the pipe
+                await bounded("fleet: reading the child's last output", self._reader, 5.0)
         return process.returncode
 
 

@@ -1,4 +1,4 @@
-"""Bounded shutdown stages (goflex.common.tasks)."""
+"""Bounded shutdown stages (goflex.runtime.tasks)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from goflex.common.tasks import bounded, pending_tasks
+from goflex.runtime.tasks import bounded, pending_tasks
 
 
 async def test_a_stage_in_time_returns_true_and_raises_its_error() -> None:
@@ -27,7 +27,7 @@ async def test_a_hung_stage_is_cut_and_the_log_names_where_it_hung(caplog: pytes
         await forever.wait()
 
     task = asyncio.create_task(hangs_in_here(), name="stuck-stage")
-    with caplog.at_level(logging.ERROR, logger="goflex.common.tasks"):
+    with caplog.at_level(logging.ERROR, logger="goflex.runtime.tasks"):
         assert await bounded("the stuck stage", task, 0.05) is False
     assert task.cancelled()
     (record,) = caplog.records
